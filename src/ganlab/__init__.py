@@ -1,0 +1,3 @@
+"""ganlab: GAN experiments with PyTorch Lightning and Hydra."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from ganlab.callbacks.samples import SampleGrids
+
+__all__ = ["SampleGrids"]

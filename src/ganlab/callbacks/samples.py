@@ -1,0 +1,44 @@
+"""Image grids from the model's fixed noise, every N epochs, to TensorBoard and to PNG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+from torchvision.utils import make_grid, save_image
+
+
+class SampleGrids(L.Callback):
+    """Asks the module for its `sample_grids()` (G in eval mode, no grad) and writes each one.
+
+    TensorBoard gets `samples/<name>` at the same step as the scalars; `dirpath` gets
+    `<name>_epoch_<NNN>.png`.
+    """
+
+    def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
+        super().__init__()
+        self.dirpath = Path(dirpath)
+        self.every_n_epochs = every_n_epochs
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        if (epoch + 1) % self.every_n_epochs and not trainer.should_stop and epoch + 1 != trainer.max_epochs:
+            return
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            grids = pl_module.sample_grids()
+        finally:
+            pl_module.train(was_training)
+        if not trainer.is_global_zero:
+            return
+        self.dirpath.mkdir(parents=True, exist_ok=True)
+        # The x-axis Lightning uses for logged scalars, so pictures line up with the loss curves.
+        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        for name, (images, nrow) in grids.items():
+            grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
+            save_image(grid, self.dirpath / f"{name}_epoch_{epoch:03d}.png")
+            for logger in trainer.loggers:
+                if isinstance(logger, TensorBoardLogger):
+                    logger.experiment.add_image(f"samples/{name}", grid, global_step=step)

@@ -1,0 +1,133 @@
+"""Readers that turn a dataset on disk into one uint8 array (N, C, H, W) at the training resolution."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import struct
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from rich.progress import track
+from torchvision.transforms.v2 import functional as TF
+
+from ganlab.utils.errors import DatasetNotFoundError, GanlabError
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+# What PIL raises for a file that is not a readable image (UnidentifiedImageError is an OSError).
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read an IDX file (the MNIST format), gzipped or not."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype_code != 0x08:
+        raise GanlabError(
+            f"{path} is not an unsigned-byte IDX file (header {data[:4].hex()}); expected MNIST-style data"
+        )
+    dims = struct.unpack(f">{ndim}I", data[4 : 4 + 4 * ndim])
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def find_idx_file(root: Path, stem: str) -> Path | None:
+    """Find `stem` or `stem.gz` in root, root/raw or root/*/raw (where torchvision's downloads put them)."""
+    for folder in (root, root / "raw", *sorted(root.glob("*/raw"))):
+        for name in (stem, stem + ".gz"):
+            if (folder / name).is_file():
+                return folder / name
+    return None
+
+
+def resize_array(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
+    """(N, H, W) or (N, C, H, W) uint8 -> (N, channels, image_size, image_size) uint8, antialiased resize."""
+    tensor = torch.from_numpy(np.array(images))  # a writable copy (IDX arrays are read-only buffers)
+    if tensor.ndim == 3:
+        tensor = tensor[:, None]
+    if tensor.shape[-1] != image_size or tensor.shape[-2] != image_size:
+        tensor = TF.resize(tensor, [image_size, image_size], antialias=True)
+    if tensor.shape[1] != channels:
+        if channels == 3 and tensor.shape[1] == 1:
+            tensor = tensor.expand(-1, 3, -1, -1)
+        elif channels == 1 and tensor.shape[1] == 3:
+            tensor = TF.rgb_to_grayscale(tensor)
+        else:
+            raise GanlabError(
+                f"cannot turn {tensor.shape[1]}-channel images into {channels} channels; use 1 or 3"
+            )
+    return np.ascontiguousarray(tensor.numpy())
+
+
+def list_images(root: Path) -> list[Path]:
+    """All image files below root (recursive), sorted so the cache key and label order are stable."""
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def load_image(path: Path, image_size: int, channels: int, crop_size: int | None = None) -> np.ndarray:
+    """Decode one file to (channels, image_size, image_size) uint8.
+
+    Transparent pixels are composited on white (Pokemon artwork would otherwise turn black), an optional
+    centred `crop_size` square is cut first (CelebA faces), then the largest centred square is resized.
+    """
+    with Image.open(path) as image:
+        image.load()
+        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            rgba = image.convert("RGBA")
+            image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        image = image.convert("L" if channels == 1 else "RGB")
+    if crop_size is not None:
+        width, height = image.size
+        side = min(crop_size, width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+    image = ImageOps.fit(image, (image_size, image_size), method=Image.Resampling.LANCZOS)
+    array = np.asarray(image, dtype=np.uint8)
+    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def decode_images(
+    paths: Sequence[Path],
+    image_size: int,
+    channels: int,
+    crop_size: int | None = None,
+    workers: int | None = None,
+) -> tuple[np.ndarray, list[int], list[Path]]:
+    """Decode many files in threads (PIL releases the GIL while decoding).
+
+    Returns the images that could be read, their indices into `paths`, and the files that could not.
+    """
+
+    def one(path: Path) -> np.ndarray | None:
+        try:
+            return load_image(path, image_size, channels, crop_size)
+        except _DECODE_ERRORS:
+            return None
+
+    workers = workers or min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(
+            track(pool.map(one, paths), total=len(paths), description=f"decoding {len(paths)} images")
+        )
+    kept = [i for i, r in enumerate(results) if r is not None]
+    failed = [paths[i] for i, r in enumerate(results) if r is None]
+    images = (
+        np.stack([results[i] for i in kept])
+        if kept
+        else np.empty((0, channels, image_size, image_size), np.uint8)
+    )
+    return images, kept, failed
+
+
+def require_folder(root: Path, dataset: str, hint: str) -> None:
+    """Stop with one line naming the folder and where to get the data."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{dataset}: folder '{root}' does not exist. {hint}")

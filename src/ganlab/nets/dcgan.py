@@ -1,0 +1,121 @@
+"""DCGAN networks (Radford et al. 2016), after pytorch/examples' dcgan, for 28, 32, 64 and 128 px.
+
+Feature maps double in width as they halve in size; the smallest map is 4x4 (7x7 for 28 px MNIST-sized
+images), so the number of stages follows from the image size.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganlab.utils.errors import GanlabError
+
+
+def stages_for(image_size: int) -> tuple[int, int]:
+    """(base, n): image_size = base * 2**n with base 4 or 7 and n >= 1; e.g. 64 -> (4, 4), 28 -> (7, 2)."""
+    for base in (4, 7):
+        n, size = 0, image_size
+        while size > base and size % 2 == 0:
+            size //= 2
+            n += 1
+        if size == base and n >= 1:
+            return base, n
+    raise GanlabError(
+        f"image_size={image_size} is not supported by DCGAN: use 4*2^k or 7*2^k pixels (28, 32, 64, 128, ...)"
+    )
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """N(0, 0.02) weights for convs and linears, N(1, 0.02) for norm scales, zero biases."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def _up(in_ch: int, out_ch: int, upsample: str) -> nn.Module:
+    """Double the spatial size: strided transposed conv, or nearest upsample + 3x3 conv (no checkerboard)."""
+    if upsample == "transposed":
+        return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
+    if upsample == "nearest":
+        return nn.Sequential(
+            nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False)
+        )
+    raise GanlabError(f"model.upsample={upsample!r} is not known: use 'transposed' or 'nearest'")
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent_dim) -> image (B, channels, image_size, image_size) in [-1, 1]."""
+
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        upsample: str = "transposed",
+        dense_first: bool = False,
+    ) -> None:
+        super().__init__()
+        base, n = stages_for(image_size)
+        top = width * 2 ** (n - 1)
+        if dense_first:  # a dense layer projects z to the first feature map (the Keras-style variant)
+            self.project = nn.Sequential(
+                nn.Linear(latent_dim, top * base * base, bias=False),
+                nn.Unflatten(1, (top, base, base)),
+                nn.BatchNorm2d(top),
+                nn.ReLU(True),
+            )
+        else:  # a transposed conv spreads the 1x1 latent to base x base
+            self.project = nn.Sequential(
+                nn.Unflatten(1, (latent_dim, 1, 1)),
+                nn.ConvTranspose2d(latent_dim, top, base, 1, 0, bias=False),
+                nn.BatchNorm2d(top),
+                nn.ReLU(True),
+            )
+        layers: list[nn.Module] = []
+        for i in range(n - 1):
+            in_ch, out_ch = top // 2**i, top // 2 ** (i + 1)
+            layers += [_up(in_ch, out_ch, upsample), nn.BatchNorm2d(out_ch), nn.ReLU(True)]
+        layers += [_up(width, channels, upsample), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(self.project(z))
+
+
+class DCGANDiscriminator(nn.Module):
+    """image -> one logit per image (no sigmoid: the loss applies it)."""
+
+    def __init__(
+        self,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        leaky_slope: float = 0.2,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        base, n = stages_for(image_size)
+
+        def act() -> list[nn.Module]:
+            return [nn.LeakyReLU(leaky_slope, True)] + ([nn.Dropout(dropout)] if dropout > 0 else [])
+
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels, width, 4, 2, 1, bias=False),
+            *act(),
+        ]  # no BN on the input
+        for i in range(n - 1):
+            in_ch, out_ch = width * 2**i, width * 2 ** (i + 1)
+            layers += [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False), nn.BatchNorm2d(out_ch), *act()]
+        layers += [nn.Conv2d(width * 2 ** (n - 1), 1, base, 1, 0, bias=False), nn.Flatten(0)]
+        self.main = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.main(images)

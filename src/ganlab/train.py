@@ -1,0 +1,44 @@
+"""Train one model from a composed Hydra config; `train.py` at the project root is the command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from omegaconf import DictConfig
+
+from ganlab.utils.errors import GanlabError
+from ganlab.utils.hparams import log_hparams, run_hparams
+from ganlab.utils.instantiate import instantiate_group
+
+log = logging.getLogger(__name__)
+
+
+def train(cfg: DictConfig) -> float | None:
+    """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    ckpt_path = cfg.get("ckpt_path")
+    if ckpt_path and not Path(ckpt_path).is_file():
+        raise GanlabError(
+            f"ckpt_path '{ckpt_path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)"
+        )
+
+    log.info("data: %s", cfg.data._target_)
+    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
+    log.info("model: %s", cfg.model._target_)
+    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    callbacks = instantiate_group(cfg.get("callbacks"))
+    loggers = instantiate_group(cfg.get("logger"))
+    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    if loggers:
+        log_hparams(loggers, run_hparams(cfg, model))
+    trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
+
+    metric_name = cfg.get("optimized_metric")
+    value = trainer.callback_metrics.get(metric_name) if metric_name else None
+    return float(value) if isinstance(value, torch.Tensor) else value

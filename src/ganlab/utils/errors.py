@@ -1,0 +1,9 @@
+"""User-facing errors: one line that names the problem and the fix."""
+
+
+class GanlabError(Exception):
+    """A mistake in the user's input or setup (not a bug); the CLI prints it as one line, no traceback."""
+
+
+class DatasetNotFoundError(GanlabError, FileNotFoundError):
+    """The dataset folder or files are missing."""

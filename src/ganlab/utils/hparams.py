@@ -1,0 +1,55 @@
+"""Hyper-parameters to TensorBoard's HPARAMS tab, with the metrics to show beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import lightning as L
+from lightning.fabric.utilities.logger import _flatten_dict, _sanitize_params
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+from torch.utils.tensorboard.summary import hparams
+
+# The scalars the HPARAMS tab shows per run (their latest value), once they exist.
+HPARAM_METRICS = (
+    "train/d_loss",
+    "train/g_loss",
+    "train/d_real",
+    "train/d_fake",
+    "val/fid",
+    "val/is",
+    "val/kid",
+)
+
+
+def run_hparams(cfg: DictConfig, model: L.LightningModule) -> dict[str, Any]:
+    """What describes a run: model, data and trainer settings, seed, parameter counts."""
+    params: dict[str, Any] = {
+        key: OmegaConf.to_container(cfg[key], resolve=True)
+        for key in ("model", "data", "trainer")
+        if key in cfg
+    }
+    params["seed"] = cfg.get("seed")
+    params["params/total"] = sum(p.numel() for p in model.parameters())
+    for name in ("generator", "discriminator"):
+        if hasattr(model, name):
+            params[f"params/{name}"] = sum(p.numel() for p in getattr(model, name).parameters())
+    return params
+
+
+def log_hparams(
+    loggers: Iterable[Any], params: dict[str, Any], metrics: Iterable[str] = HPARAM_METRICS
+) -> None:
+    """Write the run's hparams summary up front, so the HPARAMS tab lists it even while it trains.
+
+    Lightning's `log_hyperparams` only writes that summary together with metric values; here only the
+    metric names are declared and TensorBoard reads their values from the run's scalars.
+    """
+    for logger in loggers:
+        logger.log_hyperparams(params)  # hparams.yaml, and whatever non-TensorBoard loggers do with them
+        if isinstance(logger, TensorBoardLogger) and logger.experiment is not None:
+            flat = _sanitize_params(_flatten_dict(params))
+            writer = logger.experiment._get_file_writer()
+            for summary in hparams(flat, dict.fromkeys(metrics, 0.0)):
+                writer.add_summary(summary)

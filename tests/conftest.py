@@ -1,0 +1,88 @@
+"""Shared fixtures: composed Hydra configs for tiny real runs, the real datasets beside the project."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from ganlab.utils.cli import register_resolvers
+
+PROJECT = Path(__file__).resolve().parents[1]
+CONF = PROJECT / "conf"
+SHARED_DATA = Path(os.environ.get("GANLAB_SHARED_DATA", PROJECT.parent / "shared" / "data"))
+
+# Small enough for a 2-core CPU: 8-wide nets, batches of 8.
+TINY = [
+    "trainer.accelerator=cpu",
+    "trainer.devices=1",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=3",
+    "trainer.log_every_n_steps=1",
+    "data.batch_size=8",
+    "model.g_width=8",
+    "model.d_width=8",
+    "model.latent_dim=16",
+    "model.num_fixed_samples=16",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+
+register_resolvers()
+
+
+def shared(relative: str) -> Path:
+    """A dataset folder in ../shared/data, or a skip naming what is missing."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(
+            f"real dataset {path} is absent (../shared/data is only beside the project's own checkouts)"
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def dataset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of decoded datasets for the whole test session (decoding the real sets once is enough)."""
+    return tmp_path_factory.mktemp("dataset_cache")
+
+
+@pytest.fixture
+def make_cfg(tmp_path: Path, dataset_cache: Path) -> Callable[..., DictConfig]:
+    """Compose conf/train.yaml as `python train.py` would, with TINY settings and a run dir in tmp_path."""
+
+    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
+        run_dir = run_dir or tmp_path / "run"
+        GlobalHydra.instance().clear()
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose(
+                "train",
+                return_hydra_config=True,
+                overrides=[
+                    *TINY,
+                    f"paths.root_dir={tmp_path}",
+                    f"paths.output_dir={run_dir}",
+                    f"paths.cache_dir={dataset_cache}",
+                    *overrides,
+                ],
+            )
+        HydraConfig().set_config(cfg)
+        return cfg
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+def write_image(path: Path, array: np.ndarray) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)  # mode from the shape: (H, W) L, (H, W, 3) RGB, (H, W, 4) RGBA
+    return path

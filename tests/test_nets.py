@@ -1,0 +1,57 @@
+"""DCGAN networks: every supported resolution and variant produces the right shapes and initial weights."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from ganlab.nets import DCGANDiscriminator, DCGANGenerator, stages_for
+from ganlab.utils.errors import GanlabError
+
+
+@pytest.mark.parametrize(
+    ("size", "channels", "upsample", "dense_first"),
+    list(itertools.product([28, 32, 64, 128], [1, 3], ["transposed", "nearest"], [False, True])),
+)
+def test_shapes_at_every_resolution(size: int, channels: int, upsample: str, dense_first: bool) -> None:
+    g = DCGANGenerator(
+        latent_dim=12, channels=channels, image_size=size, width=4, upsample=upsample, dense_first=dense_first
+    )
+    d = DCGANDiscriminator(channels=channels, image_size=size, width=4, dropout=0.3)
+    images = g(torch.randn(2, 12))
+    assert images.shape == (2, channels, size, size)
+    assert images.abs().max() <= 1  # tanh output, the range the data is normalised to
+    assert d(images).shape == (2,)
+
+
+def test_radford_layout_at_64px() -> None:
+    """The pytorch/examples DCGAN: 512-256-128-64 feature maps, 3.58M G and 2.77M D parameters."""
+    g, d = DCGANGenerator(), DCGANDiscriminator()
+    assert sum(p.numel() for p in g.parameters()) == 3_576_704
+    assert sum(p.numel() for p in d.parameters()) == 2_765_568
+    convs = [m.out_channels for m in g.modules() if isinstance(m, nn.ConvTranspose2d)]
+    assert convs == [512, 256, 128, 64, 3]
+
+
+def test_normal_002_init() -> None:
+    g = DCGANGenerator(width=32)
+    weights = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert abs(weights.std().item() - 0.02) < 0.001 and abs(weights.mean().item()) < 0.001
+    bn = torch.cat([m.weight.flatten() for m in g.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert abs(bn.mean().item() - 1.0) < 0.01
+
+
+def test_leaky_slope_and_dropout_reach_the_discriminator() -> None:
+    d = DCGANDiscriminator(width=4, leaky_slope=0.3, dropout=0.25)
+    assert {m.negative_slope for m in d.modules() if isinstance(m, nn.LeakyReLU)} == {0.3}
+    assert {m.p for m in d.modules() if isinstance(m, nn.Dropout)} == {0.25}
+    assert not any(isinstance(m, nn.Dropout) for m in DCGANDiscriminator(width=4).modules())
+
+
+def test_stages_and_unsupported_sizes() -> None:
+    assert [stages_for(s) for s in (28, 32, 64, 128)] == [(7, 2), (4, 3), (4, 4), (4, 5)]
+    with pytest.raises(GanlabError, match="image_size=48"):
+        stages_for(48)

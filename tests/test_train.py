@@ -1,0 +1,166 @@
+"""`train.py` end to end: real Trainer, real TensorBoard files, real Hydra runs in subprocesses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import PROJECT, shared
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from ganlab.train import train
+from ganlab.utils.errors import GanlabError
+
+SCALARS = {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/d_acc"}
+
+
+def load(path: Path) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_run_directory_and_tensorboard_events(make_cfg, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    train(make_cfg("trainer.max_epochs=2", "callbacks.model_checkpoint.every_n_epochs=1"))
+    assert {p.name for p in run.iterdir()} >= {"tensorboard", "checkpoints", "samples"}
+    assert sorted(p.name for p in (run / "samples").iterdir()) == [
+        "fixed_noise_epoch_000.png",
+        "fixed_noise_epoch_001.png",
+    ]
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {
+        "last.ckpt",
+        "epoch_000.ckpt",
+        "epoch_001.ckpt",
+    }
+
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    assert set(events.Tags()["scalars"]) >= SCALARS
+    d_loss = events.Scalars("train/d_loss")
+    assert [e.step for e in d_loss] == list(range(6))  # one point per batch, x-axis in batches
+    assert all(
+        0 <= e.value <= 1
+        for tag in ("train/d_real", "train/d_fake", "train/d_acc")
+        for e in events.Scalars(tag)
+    )
+    images = events.Images("samples/fixed_noise")
+    assert [e.step for e in images] == [3, 6]  # one grid per epoch, on the scalars' step axis
+    assert images[0].width == images[0].height > 28  # a 4x4 grid of 28 px digits with padding
+    # The HPARAMS tab: this run's settings and the metrics to show beside them.
+    hparams = events.PluginTagToContent("hparams")
+    assert {"_hparams_/experiment", "_hparams_/session_start_info"} <= set(hparams)
+    assert b"model/lr" in hparams["_hparams_/session_start_info"]
+    assert b"train/g_loss" in hparams["_hparams_/experiment"]
+
+
+def test_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
+    train(make_cfg("trainer.max_epochs=2", run_dir=tmp_path / "straight"))
+    train(make_cfg("trainer.max_epochs=1", run_dir=tmp_path / "first"))
+    first = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    assert load(first)["global_step"] == 6
+    train(make_cfg("trainer.max_epochs=2", f"ckpt_path={first}", run_dir=tmp_path / "resumed"))
+
+    straight = load(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    resumed = load(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    assert resumed["global_step"] == straight["global_step"] == 12  # the step count continued
+    assert resumed["epoch"] == straight["epoch"] == 2  # Lightning stores the count of epochs begun
+    for key, value in straight["state_dict"].items():
+        assert torch.equal(value, resumed["state_dict"][key]), key
+    # The resumed run wrote only the epoch it trained.
+    assert [p.name for p in (tmp_path / "resumed" / "samples").iterdir()] == ["fixed_noise_epoch_001.png"]
+
+
+def test_checkpoint_of_other_network_sizes_is_refused_in_one_line(make_cfg, tmp_path: Path) -> None:
+    train(make_cfg(run_dir=tmp_path / "a"))
+    ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    with pytest.raises(GanlabError) as err:
+        train(
+            make_cfg("model.g_width=16", "trainer.max_epochs=2", f"ckpt_path={ckpt}", run_dir=tmp_path / "b")
+        )
+    assert "g_width=8 (now 16)" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_missing_checkpoint_file(make_cfg, tmp_path: Path) -> None:
+    with pytest.raises(GanlabError, match="is not a file"):
+        train(make_cfg(f"ckpt_path={tmp_path}/nope.ckpt"))
+
+
+def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "GANLAB_CACHE_DIR": str(cwd / "cache"), "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+TINY_CLI = [
+    "trainer.accelerator=cpu",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "data.batch_size=8",
+    "model.g_width=8",
+    "model.d_width=8",
+    "model.num_fixed_samples=8",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+
+
+def test_multirun_sweep_makes_one_run_directory_each(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_train(
+        "-m", "model.lr=1e-4,2e-4", "model.beta1=0.3,0.5", *TINY_CLI, f"hydra.sweep.dir={sweep}", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name.split("_")[0] for p in runs] == ["0", "1", "2", "3"]
+    assert all("model.beta1=" in p.name for p in runs)  # readable names side by side in TensorBoard
+    seen = set()
+    for run in runs:
+        assert list((run / "tensorboard").glob("events.out.tfevents.*")), run
+        assert (run / "checkpoints" / "last.ckpt").is_file() and (run / ".hydra" / "config.yaml").is_file()
+        hparams = load(run / "checkpoints" / "last.ckpt")["hyper_parameters"]
+        seen.add((hparams["lr"], hparams["beta1"]))
+    assert seen == {(1e-4, 0.3), (1e-4, 0.5), (2e-4, 0.3), (2e-4, 0.5)}
+
+
+def test_missing_dataset_is_one_clear_line(tmp_path: Path) -> None:
+    result = run_train("data=anime", *TINY_CLI, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: anime: folder '{tmp_path}/data/anime-faces/images' does not exist.")
+    assert "kaggle.com/datasets/splcher/animefacedataset" in last and "data.root=" in last
+
+
+def test_unknown_config_key_is_refused(tmp_path: Path) -> None:
+    result = run_train("model.learning_rate=1e-3", *TINY_CLI, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "Could not override 'model.learning_rate'" in result.stderr
+    assert "Key 'learning_rate' is not in struct" in result.stderr
+
+
+def test_dcgan_on_anime_faces_at_64px(make_cfg, tmp_path: Path) -> None:
+    """The issue's main job, in miniature: `model=dcgan data=anime data.root=...` on the real faces."""
+    cfg = make_cfg(
+        "model=dcgan",
+        "data=anime",
+        f"data.root={shared('anime-faces/images')}",
+        "trainer.limit_train_batches=2",
+    )
+    train(cfg)
+    grid = tmp_path / "run" / "samples" / "fixed_noise_epoch_000.png"
+    from PIL import Image
+
+    with Image.open(grid) as image:
+        assert image.mode == "RGB" and image.size == (
+            4 * 66 + 2,
+            4 * 66 + 2,
+        )  # 16 samples, 64 px, 2 px padding
