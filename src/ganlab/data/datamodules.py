@@ -217,27 +217,34 @@ class IdxDataModule(ImageDataModule):
 
     def _files(self) -> tuple[Path, Path]:
         found = [sources.find_idx_file(self.root, stem) for stem in self._stems]
+        failure = ""
         if None in found and self.download:
-            self._download()
+            failure = self._download()
             found = [sources.find_idx_file(self.root, stem) for stem in self._stems]
         if None in found:
+            how = (
+                f"the download failed ({failure}); copy the IDX files there"
+                if failure
+                else "download them with data.download=true (torchvision, needs internet) or copy them there"
+            )
             raise DatasetNotFoundError(
-                f"{self.name}: no {self._stems[0]}[.gz] in '{self.root}' (nor in its raw/ sub-folders). "
-                f"Download it with data.download=true (torchvision, needs internet) or copy the IDX files "
-                f"there, or point data.root at the folder that holds them"
+                f"{self.name}: no {self._stems[0]}[.gz] in '{self.root}' (nor in its raw/ sub-folders): "
+                f"{how}, or point data.root at the folder that holds them"
             )
         return found[0], found[1]  # type: ignore[return-value]
 
-    def _download(self) -> None:
+    def _download(self) -> str:
+        """torchvision's download into root; returns why it failed, or '' when it worked."""
         from torchvision import datasets
 
         dataset_class = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}.get(self.name)
         if dataset_class is None:
-            return
+            return f"torchvision has no downloader for {self.name!r}"
         try:
             dataset_class(str(self.root), train=self.split == "train", download=True)
-        except Exception as err:  # network errors come in many types; the message below says what to do
-            log.warning("%s: download into %s failed: %s", self.name, self.root, err)
+        except Exception as err:  # network errors come in many types; the caller says what to do
+            return f"{type(err).__name__}: {err}".splitlines()[0]
+        return ""
 
     def fingerprint(self) -> dict[str, Any]:
         return {"files": [_file_signature(p) for p in self._files()]}
