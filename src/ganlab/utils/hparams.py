@@ -8,6 +8,7 @@ from typing import Any
 import lightning as L
 from lightning.fabric.utilities.logger import _flatten_dict, _sanitize_params
 from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
 
@@ -38,6 +39,7 @@ def run_hparams(cfg: DictConfig, model: L.LightningModule) -> dict[str, Any]:
     return params
 
 
+@rank_zero_only  # other ranks hold dummy experiments
 def log_hparams(
     loggers: Iterable[Any], params: dict[str, Any], metrics: Iterable[str] = HPARAM_METRICS
 ) -> None:
