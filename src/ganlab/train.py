@@ -38,6 +38,7 @@ def train(cfg: DictConfig) -> float | None:
     if loggers:
         log_hparams(loggers, run_hparams(cfg, model))
     trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
+    log.info("run directory: %s (tensorboard --logdir %s)", cfg.paths.output_dir, cfg.paths.log_dir)
 
     metric_name = cfg.get("optimized_metric")
     value = trainer.callback_metrics.get(metric_name) if metric_name else None

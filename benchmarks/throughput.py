@@ -1,0 +1,135 @@
+"""Training and data throughput, each against a baseline run in the same process.
+
+    python benchmarks/throughput.py [--image-dir ../shared/data/anime-faces/images] [--batches 12]
+
+1. Training: ganlab's DCGAN step under a Lightning Trainer vs a plain PyTorch loop (pytorch/examples'
+   dcgan step) on the same networks, batch and optimizers: the framework's overhead.
+2. Data: one pass over the memory-mapped uint8 cache vs decoding the JPEGs every epoch
+   (torchvision's ImageFolder with the same resize): what the cache saves per epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganlab.data import ImageFolderDataModule
+from ganlab.models import DCGAN
+
+
+def plain_loop(model: DCGAN, batches: list[torch.Tensor]) -> float:
+    """pytorch/examples' dcgan step on the same networks; returns images per second."""
+    opt_d, opt_g = model.configure_optimizers()
+    g, d = model.generator, model.discriminator
+    start = time.perf_counter()
+    for real in batches:
+        fake = g(torch.randn(real.shape[0], model.hparams.latent_dim))
+        opt_d.zero_grad()
+        real_logits, fake_logits = d(real), d(fake.detach())
+        loss_d = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+        loss_d = loss_d + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+        loss_d.backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        gen_logits = d(fake)
+        F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits)).backward()
+        opt_g.step()
+    return len(batches) * batches[0].shape[0] / (time.perf_counter() - start)
+
+
+class Timer(L.Callback):
+    """Images per second over the batches after the first (which pays for start-up)."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if batch_idx == 1:
+            self.start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.rate = (
+            (trainer.num_training_batches - 1)
+            * trainer.datamodule.batch_size
+            / (time.perf_counter() - self.start)
+        )
+
+
+class UInt8Batches(L.LightningDataModule):
+    """The same uint8 batches the cached DataModules give, kept in memory."""
+
+    def __init__(self, images: torch.Tensor, batch_size: int) -> None:
+        super().__init__()
+        self.images, self.batch_size = images, batch_size
+
+    def train_dataloader(self) -> DataLoader:
+        labels = torch.full((len(self.images),), -1)
+        return DataLoader(TensorDataset(self.images, labels), batch_size=self.batch_size, drop_last=True)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx):
+        return batch[0].float() / 127.5 - 1, batch[1]
+
+
+def bench_training(batch_size: int, batches: int) -> None:
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, ((batches + 1) * batch_size, 3, 64, 64), dtype=torch.uint8)
+    float_batches = [b.float() / 127.5 - 1 for b in images.split(batch_size)][1:]
+    plain_loop(DCGAN(), float_batches[:1])  # warm-up
+    baseline = plain_loop(DCGAN(), float_batches)
+    timer = Timer()
+    trainer = L.Trainer(
+        accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, callbacks=[timer],
+    )  # fmt: skip
+    trainer.fit(DCGAN(), UInt8Batches(images, batch_size))
+    print(f"training, DCGAN 64px RGB, batch {batch_size}, {torch.get_num_threads()} threads:")
+    print(f"  plain PyTorch loop   {baseline:8.1f} img/s  (baseline)")
+    print(f"  ganlab + Lightning   {timer.rate:8.1f} img/s  ratio {timer.rate / baseline:.2f}")
+
+
+def bench_data(image_dir: Path, batch_size: int) -> None:
+    from torchvision import datasets, transforms
+
+    with tempfile.TemporaryDirectory() as cache:
+        dm = ImageFolderDataModule(root=image_dir, image_size=64, batch_size=batch_size, cache_dir=cache)
+        start = time.perf_counter()
+        dm.prepare_data()
+        first = time.perf_counter() - start
+        dm.setup()
+        start = time.perf_counter()
+        count = sum(len(images) for images, _ in dm.train_dataloader())
+        cached = count / (time.perf_counter() - start)
+    decode = datasets.ImageFolder(
+        str(image_dir.parent),
+        transforms.Compose([transforms.Resize(64), transforms.CenterCrop(64), transforms.ToTensor()]),
+        allow_empty=True,
+    )
+    loader = DataLoader(decode, batch_size=batch_size, shuffle=True, drop_last=True)
+    start = time.perf_counter()
+    decoded = sum(len(images) for images, _ in loader)
+    rate = decoded / (time.perf_counter() - start)
+    print(f"data, {image_dir} ({count} images a pass), batch {batch_size}, no workers:")
+    print(f"  decode every epoch (torchvision ImageFolder)  {rate:9.0f} img/s  (baseline)")
+    print(f"  ganlab uint8 cache, memory-mapped             {cached:9.0f} img/s  ratio {cached / rate:.1f}")
+    print(f"  one-off cache build (threaded decode)          {first:9.1f} s")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--image-dir", type=Path, default=Path(__file__).parents[2] / "shared/data/anime-faces/images"
+    )
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batches", type=int, default=12)
+    args = parser.parse_args()
+    bench_training(args.batch_size, args.batches)
+    if args.image_dir.is_dir():
+        bench_data(args.image_dir, args.batch_size)
+    else:
+        print(f"data: skipped, {args.image_dir} is absent (pass --image-dir)")
