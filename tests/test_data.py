@@ -122,7 +122,13 @@ def test_image_folder_skips_and_names_unreadable_files(folder: Path, tmp_path: P
         dm.setup()
     assert len(dm.train_set) == 3
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "skipped 1 unreadable" in warnings[0] and "broken.jpg" in warnings[0]
+    assert len(warnings) == 1 and "skipped 1 unreadable image file(s) of 4" in warnings[0]
+    assert "broken.jpg" in warnings[0]
+    caplog.clear()  # a later run reads the cache, and says so again
+    again = ImageFolderDataModule(root=folder / "dogs", image_size=16, channels=3, cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING):
+        again.setup()
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == warnings
 
 
 def test_image_folder_composites_transparency_on_white(folder: Path, tmp_path: Path) -> None:

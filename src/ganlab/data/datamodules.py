@@ -122,6 +122,13 @@ class ImageDataModule(L.LightningDataModule):
         images = np.load(paths["images.npy"], mmap_mode="r")
         labels = np.load(paths["labels.npy"]) if paths["labels.npy"].exists() else None
         self.class_names = meta.get("class_names", [])
+        if skipped := meta.get("skipped"):  # every run says so, not only the one that built the cache
+            named = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
+            total = len(skipped) + meta["count"]
+            log.warning(
+                "%s: skipped %d unreadable image file(s) of %d in %s: %s",
+                self.name, len(skipped), total, meta.get("root"), named,
+            )  # fmt: skip
         if labels is not None and self.num_classes is None:
             self.num_classes = len(self.class_names) or int(labels.max()) + 1
         self.train_set = ArrayImageDataset(images, labels)
@@ -312,18 +319,6 @@ class ImageFolderDataModule(ImageDataModule):
         files = self.files()
         label_of, class_names = self._labels(files) if self.labels else (None, [])
         images, kept, failed = sources.decode_images(files, self.image_size, self.channels, self.crop_size)
-        if failed:
-            names = ", ".join(str(p.relative_to(self.root)) for p in failed[:10])
-            more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
-            log.warning(
-                "%s: skipped %d unreadable image file(s) of %d in %s: %s%s",
-                self.name,
-                len(failed),
-                len(files),
-                self.root,
-                names,
-                more,
-            )
         if not kept:
             raise GanlabError(
                 f"{self.name}: none of the {len(files)} image files under '{self.root}' could be read "
