@@ -25,14 +25,14 @@ class SampleGrids(L.Callback):
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every_n_epochs and not trainer.should_stop and epoch + 1 != trainer.max_epochs:
             return
+        if not trainer.is_global_zero:  # sampling has no collective ops: other ranks need not wait for it
+            return
         was_training = pl_module.training
         pl_module.eval()
         try:
             grids = pl_module.sample_grids()
         finally:
             pl_module.train(was_training)
-        if not trainer.is_global_zero:
-            return
         self.dirpath.mkdir(parents=True, exist_ok=True)
         # The x-axis Lightning uses for logged scalars, so pictures line up with the loss curves.
         step = trainer.fit_loop.epoch_loop._batches_that_stepped
