@@ -1,0 +1,88 @@
+"""FID, IS and KID through torchmetrics, on features extracted once per image.
+
+torchmetrics' metrics run their own Inception per metric; here one extractor pass feeds all three
+(through identity feature modules), so the reference protocol costs one Inception forward per image.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+import torch
+from torch import nn
+from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
+
+
+class _Given(nn.Identity):
+    """A 'feature extractor' for torchmetrics that passes on features computed beforehand."""
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = num_features
+
+
+class GenerativeScores(nn.Module):
+    """Accumulate real and generated images; `compute()` gives FID, IS (of the generated) and KID."""
+
+    def __init__(
+        self,
+        extractor: nn.Module,
+        feature_dim: int = 2048,
+        is_splits: int = 10,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.fid = FrechetInceptionDistance(feature=_Given(feature_dim), reset_real_features=False)
+        self.isc = InceptionScore(feature=_Given(0), splits=is_splits)
+        self.kid = KernelInceptionDistance(
+            feature=_Given(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
+            reset_real_features=False,
+        )  # fmt: skip
+        self.is_splits, self.kid_subsets, self.kid_subset_size = is_splits, kid_subsets, kid_subset_size
+        self.counts = {"real": 0, "fake": 0}
+
+    @torch.no_grad()
+    def update(self, images: torch.Tensor, real: bool) -> None:
+        """uint8 images (N, C, H, W)."""
+        features = self.extractor(images)
+        self.fid.update(features["pool"], real=real)
+        self.kid.update(features["pool"], real=real)
+        if not real:
+            # float64 as in torch-fidelity: float32 softmax underflows to 0 and 0 * log 0 is NaN
+            self.isc.update(features["logits"].double())
+        self.counts["real" if real else "fake"] += len(images)
+
+    def reset_fake(self) -> None:
+        """Forget the generated images, keep the real ones (the same real set scores every epoch)."""
+        self.fid.reset()
+        self.kid.reset()
+        self.isc.reset()
+        self.counts["fake"] = 0
+
+    def compute(self) -> dict[str, float]:
+        # KID's subsets cannot be larger than the smaller set.
+        self.kid.subset_size = min(self.kid_subset_size, self.counts["real"], self.counts["fake"])
+        kid_mean, kid_std = self.kid.compute()
+        is_mean, is_std = self.isc.compute()
+        return {
+            "fid": float(self.fid.compute()),
+            "is": float(is_mean),
+            "is_std": float(is_std),
+            "kid": float(kid_mean),
+            "kid_std": float(kid_std),
+        }
+
+    def protocol(self) -> dict[str, Any]:
+        protocol = self.extractor.protocol() if hasattr(self.extractor, "protocol") else {}
+        return {
+            **protocol,
+            "num_real": self.counts["real"],
+            "num_fake": self.counts["fake"],
+            "is_splits": self.is_splits,
+            "kid_subsets": self.kid_subsets,
+            "kid_subset_size": min(self.kid_subset_size, self.counts["real"], self.counts["fake"]),
+            "versions": {name: version(name) for name in ("torch", "torchmetrics", "torch-fidelity")},
+        }

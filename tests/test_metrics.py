@@ -1,0 +1,161 @@
+"""FID / IS / KID against the reference implementations: torch-fidelity, and SciPy for the Fréchet distance.
+
+The real Inception weights can't be downloaded here, so the tests build torch-fidelity's exact
+architecture, leave it randomly initialised (BatchNorm statistics calibrated on random images so that
+features are well scaled), save its state dict to a file, and run both implementations on that file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch_fidelity
+from conftest import write_image
+from PIL import Image
+from scipy import linalg
+from torch import nn
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+from ganlab.metrics import GenerativeScores, InceptionFeatures
+from ganlab.metrics.scores import _Given
+from ganlab.utils.errors import GanlabError
+
+
+class RandomInception(FeatureExtractorInceptionV3):
+    """torch-fidelity's InceptionV3, left at PyTorch's random initialisation (given an empty state dict)."""
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        return super().load_state_dict(state_dict or self.state_dict(), strict, assign)
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("inception")
+    torch.save({}, folder / "empty.pth")
+    torch.manual_seed(0)
+    net = RandomInception(
+        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(folder / "empty.pth")
+    )
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = None  # cumulative average over the calibration batch
+    net.train()
+    with torch.no_grad():
+        net(torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8))
+    torch.save(net.state_dict(), folder / "random-inception.pth")
+    return folder / "random-inception.pth"
+
+
+def image_folder(root: Path, count: int, seed: int, tint: tuple[int, int, int]) -> Path:
+    """Smooth random images (blurred noise with a colour cast), as PNG files."""
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        coarse = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+        image = Image.fromarray(coarse).resize((32, 32), Image.Resampling.BICUBIC)
+        array = np.clip(np.asarray(image, dtype=np.int16) + np.array(tint), 0, 255).astype(np.uint8)
+        write_image(root / f"{i:03d}.png", array)
+    return root
+
+
+def load_folder(root: Path) -> torch.Tensor:
+    arrays = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(root.glob("*.png"))]
+    return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
+
+
+def ours(weights: Path, real: torch.Tensor, fake: torch.Tensor, **kwargs) -> dict[str, float]:
+    scores = GenerativeScores(InceptionFeatures(weights), **kwargs)
+    for batch in real.split(16):
+        scores.update(batch, real=True)
+    for batch in fake.split(16):
+        scores.update(batch, real=False)
+    return scores.compute()
+
+
+def test_fid_is_kid_match_torch_fidelity(inception_weights: Path, tmp_path: Path) -> None:
+    n = 48
+    fake_dir = image_folder(tmp_path / "fake", n, seed=1, tint=(40, -20, 0))
+    real_dir = image_folder(tmp_path / "real", n, seed=2, tint=(0, 0, 0))
+    # Splits and subsets that cover every sample make the two implementations' random orders irrelevant.
+    reference = torch_fidelity.calculate_metrics(
+        input1=str(fake_dir), input2=str(real_dir), cuda=False, fid=True, isc=True, kid=True,
+        feature_extractor_weights_path=str(inception_weights), isc_splits=1, kid_subsets=2, kid_subset_size=n,
+        cache=False, verbose=False,
+    )  # fmt: skip
+    got = ours(inception_weights, load_folder(real_dir), load_folder(fake_dir), is_splits=1, kid_subsets=2,
+               kid_subset_size=n)  # fmt: skip
+    assert reference["frechet_inception_distance"] > 1  # the two folders differ: a non-trivial check
+    assert got["fid"] == pytest.approx(reference["frechet_inception_distance"], rel=1e-3)
+    assert got["is"] == pytest.approx(reference["inception_score_mean"], rel=1e-2)
+    assert got["kid"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-2)
+
+
+def test_same_set_against_itself_gives_fid_near_zero(inception_weights: Path, tmp_path: Path) -> None:
+    images = load_folder(image_folder(tmp_path / "a", 24, seed=3, tint=(0, 0, 0)))
+    scores = GenerativeScores(
+        InceptionFeatures(inception_weights), is_splits=1, kid_subsets=2, kid_subset_size=24
+    )
+    scores.update(images, real=True)
+    scores.update(images, real=False)
+    fid = scores.compute()["fid"]
+    n, total = scores.fid.real_features_num_samples, scores.fid.real_features_sum
+    trace = (scores.fid.real_features_cov_sum.trace() - (total**2).sum() / n) / (n - 1)
+    assert trace > 100 and abs(fid) < 1e-5 * trace  # zero up to the round-off of a 2048-d sqrtm
+
+
+def frechet_scipy(x: np.ndarray, y: np.ndarray) -> float:
+    """The textbook formula, independently: |mu1 - mu2|^2 + tr(S1 + S2 - 2 sqrtm(S1 S2))."""
+    mu1, mu2 = x.mean(0), y.mean(0)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def test_frechet_distance_matches_scipy() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 32))
+    y = rng.normal(size=(400, 32)) @ rng.normal(scale=0.3, size=(32, 32)) + 0.5
+
+    class Features(nn.Module):
+        def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+            return {"pool": z, "logits": z[:, :10]}
+
+    scores = GenerativeScores(Features(), feature_dim=32, is_splits=1, kid_subsets=2, kid_subset_size=100)
+    scores.update(torch.from_numpy(x), real=True)
+    scores.update(torch.from_numpy(y), real=False)
+    assert scores.compute()["fid"] == pytest.approx(frechet_scipy(x, y), rel=1e-5)
+
+
+def test_protocol_names_everything_a_reader_needs(inception_weights: Path) -> None:
+    scores = GenerativeScores(InceptionFeatures(inception_weights))
+    scores.update(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8), real=True)  # 1 channel -> 3
+    protocol = scores.protocol()
+    assert protocol["num_real"] == 2 and protocol["num_fake"] == 0
+    assert (
+        protocol["weights_sha256"] == __import__("hashlib").sha256(inception_weights.read_bytes()).hexdigest()
+    )
+    assert "TF1-compatible bilinear" in protocol["resize"]
+    assert set(protocol["versions"]) == {"torch", "torchmetrics", "torch-fidelity"}
+
+
+def test_offline_without_weights_says_both_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache, so the weights must be downloaded
+    try:
+        InceptionFeatures()
+    except GanlabError as err:
+        message = str(err)
+    else:
+        pytest.skip("this machine is online: the weights downloaded")
+    assert "go online once" in message and "metrics.inception_weights=" in message
+    assert "weights-inception-2015-12-05" in message and "\n" not in message
+
+
+def test_missing_weights_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(GanlabError, match=r"nope\.pth' is not a file"):
+        InceptionFeatures(tmp_path / "nope.pth")
+
+
+def test_given_features_module_reports_its_width() -> None:
+    assert _Given(7).num_features == 7
