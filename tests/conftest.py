@@ -8,10 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from torch import nn
+from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from ganlab.utils.cli import register_resolvers
 
@@ -86,3 +89,28 @@ def write_image(path: Path, array: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path)  # mode from the shape: (H, W) L, (H, W, 3) RGB, (H, W, 4) RGBA
     return path
+
+
+class RandomInception(FeatureExtractorInceptionV3):
+    """torch-fidelity's InceptionV3, left at PyTorch's random initialisation (given an empty state dict)."""
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        return super().load_state_dict(state_dict or self.state_dict(), strict, assign)
+
+
+@pytest.fixture(scope="session")
+def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("inception")
+    torch.save({}, folder / "empty.pth")
+    torch.manual_seed(0)
+    net = RandomInception(
+        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(folder / "empty.pth")
+    )
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.momentum = None  # cumulative average over the calibration batch
+    net.train()
+    with torch.no_grad():
+        net(torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8))
+    torch.save(net.state_dict(), folder / "random-inception.pth")
+    return folder / "random-inception.pth"

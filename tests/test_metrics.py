@@ -17,36 +17,10 @@ from conftest import write_image
 from PIL import Image
 from scipy import linalg
 from torch import nn
-from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
 from ganlab.metrics import GenerativeScores, InceptionFeatures
 from ganlab.metrics.scores import _Given
 from ganlab.utils.errors import GanlabError
-
-
-class RandomInception(FeatureExtractorInceptionV3):
-    """torch-fidelity's InceptionV3, left at PyTorch's random initialisation (given an empty state dict)."""
-
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        return super().load_state_dict(state_dict or self.state_dict(), strict, assign)
-
-
-@pytest.fixture(scope="session")
-def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("inception")
-    torch.save({}, folder / "empty.pth")
-    torch.manual_seed(0)
-    net = RandomInception(
-        "inception-v3-compat", ["2048"], feature_extractor_weights_path=str(folder / "empty.pth")
-    )
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm2d):
-            module.momentum = None  # cumulative average over the calibration batch
-    net.train()
-    with torch.no_grad():
-        net(torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8))
-    torch.save(net.state_dict(), folder / "random-inception.pth")
-    return folder / "random-inception.pth"
 
 
 def image_folder(root: Path, count: int, seed: int, tint: tuple[int, int, int]) -> Path:
@@ -159,3 +133,33 @@ def test_missing_weights_file_is_named(tmp_path: Path) -> None:
 
 def test_given_features_module_reports_its_width() -> None:
     assert _Given(7).num_features == 7
+
+
+def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(
+    make_cfg, inception_weights: Path, dataset_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ganlab.train import train
+
+    overrides = [
+        "metrics=inception", f"metrics.inception_weights={inception_weights}", "metrics.num_samples=16",
+        "metrics.batch_size=8", "metrics.every_n_epochs=1", "metrics.is_splits=2", "metrics.kid_subsets=3",
+        "trainer.max_epochs=2", "trainer.limit_train_batches=2",
+    ]  # fmt: skip
+    with caplog.at_level("INFO", logger="ganlab.callbacks.metrics"):
+        best = train(make_cfg(*overrides, run_dir=tmp_path / "a"))
+    events = EventAccumulator(str(tmp_path / "a" / "tensorboard"))
+    events.Reload()
+    fids = [e.value for e in events.Scalars("val/fid")]
+    assert len(fids) == 2 and {"val/is", "val/kid"} <= set(events.Tags()["scalars"])
+    assert best == pytest.approx(min(fids))  # what a sweeper minimises: the best FID of the run
+    best_ckpt = [p.name for p in (tmp_path / "a" / "checkpoints").glob("best_fid_epoch_*.ckpt")]
+    assert best_ckpt == [f"best_fid_epoch_{fids.index(min(fids)):03d}.ckpt"]
+    cached = list((dataset_cache / "metrics").glob("real-stats-mnist_mini-16-*.pt"))
+    assert len(cached) == 1 and "real statistics from" not in caplog.text
+    caplog.clear()
+    with caplog.at_level("INFO", logger="ganlab.callbacks.metrics"):
+        again = train(make_cfg(*overrides, run_dir=tmp_path / "b"))
+    assert "real statistics from" in caplog.text  # the second run reused them
+    assert again == pytest.approx(best)  # same seed, same real statistics: the same numbers

@@ -41,5 +41,10 @@ def train(cfg: DictConfig) -> float | None:
     log.info("run directory: %s (tensorboard --logdir %s)", cfg.paths.output_dir, cfg.paths.log_dir)
 
     metric_name = cfg.get("optimized_metric")
-    value = trainer.callback_metrics.get(metric_name) if metric_name else None
+    if not metric_name:
+        return None
+    for checkpoint in trainer.checkpoint_callbacks:  # the best value when a checkpoint tracks it
+        if getattr(checkpoint, "monitor", None) == metric_name and checkpoint.best_model_score is not None:
+            return float(checkpoint.best_model_score)
+    value = trainer.callback_metrics.get(metric_name)
     return float(value) if isinstance(value, torch.Tensor) else value

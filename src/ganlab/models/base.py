@@ -79,6 +79,11 @@ class GANModule(L.LightningModule):
         return self.generate(z, labels)
 
     @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n images in [-1, 1] from the prior; with a (CPU) `generator`, the global RNG is left alone."""
+        return self.generate(self.sample_latent(n, generator=generator).to(self.device))
+
+    @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Images for the sample-grid callback: name -> (images in [-1, 1], images per row)."""
         return {"fixed_noise": (self.generate(self.fixed_z), math.ceil(math.sqrt(len(self.fixed_z))))}
