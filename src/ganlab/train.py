@@ -8,6 +8,7 @@ from pathlib import Path
 import hydra
 import lightning as L
 import torch
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.utils.errors import GanlabError
@@ -38,6 +39,11 @@ def train(cfg: DictConfig) -> float | None:
     if loggers:
         log_hparams(loggers, run_hparams(cfg, model))
     trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
+    has_test_split = getattr(datamodule, "has_test_split", lambda: False)()
+    if cfg.get("test") and has_test_split and is_overridden("test_step", model):
+        trainer.test(model=model, datamodule=datamodule)
+    if hasattr(model, "export") and (exported := model.export()) is not None:
+        log.info("exported %s to %s", type(model).__name__, exported)
     log.info("run directory: %s (tensorboard --logdir %s)", cfg.paths.output_dir, cfg.paths.log_dir)
 
     metric_name = cfg.get("optimized_metric")

@@ -22,6 +22,8 @@ class SampleGrids(L.Callback):
         self.every_n_epochs = every_n_epochs
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not hasattr(pl_module, "sample_grids"):  # e.g. the domain classifier
+            return
         epoch = trainer.current_epoch
         if (epoch + 1) % self.every_n_epochs and not trainer.should_stop and epoch + 1 != trainer.max_epochs:
             return

@@ -160,6 +160,9 @@ class ImageDataModule(L.LightningDataModule):
             images = torch.where(flip, images.flip(-1), images)
         return images, labels
 
+    def has_test_split(self) -> bool:
+        return False
+
     def real_images(self) -> np.ndarray:
         """All training images as uint8 (N, C, H, W), memory-mapped; what metrics compare against."""
         self.setup()
@@ -252,6 +255,25 @@ class IdxDataModule(ImageDataModule):
         except Exception as err:  # network errors come in many types; the caller says what to do
             return f"{type(err).__name__}: {err}".splitlines()[0]
         return ""
+
+    def has_test_split(self) -> bool:
+        return self.split == "train"
+
+    def test_split(self) -> IdxDataModule:
+        """The same data's other split ('test': the t10k files), with the same settings."""
+        test = IdxDataModule(
+            root=self.root, name=self.name, split="test", download=self.download,
+            class_names=self.class_names_given, image_size=self.image_size, channels=self.channels,
+            batch_size=self.batch_size, cache_dir=self.cache_dir,
+        )  # fmt: skip
+        test.prepare_data()
+        test.setup()
+        return test
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(
+            self.test_split().train_set, batch_size=self.batch_size, num_workers=self.num_workers
+        )
 
     def fingerprint(self) -> dict[str, Any]:
         return {"files": [_file_signature(p) for p in self._files()]}

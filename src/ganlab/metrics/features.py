@@ -50,6 +50,7 @@ class InceptionFeatures(nn.Module):
         if weights_path is None:
             weights_path = Path(torch.hub.get_dir()) / "checkpoints" / Path(URL_INCEPTION_V3).name
         self.weights_path = Path(weights_path)
+        self.num_features = 2048
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.dtype != torch.uint8:

@@ -28,13 +28,14 @@ class GenerativeScores(nn.Module):
     def __init__(
         self,
         extractor: nn.Module,
-        feature_dim: int = 2048,
+        feature_dim: int | None = None,
         is_splits: int = 10,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
     ) -> None:
         super().__init__()
         self.extractor = extractor
+        feature_dim = feature_dim or getattr(extractor, "num_features", 2048)
         self.fid = FrechetInceptionDistance(feature=_Given(feature_dim), reset_real_features=False)
         self.isc = InceptionScore(feature=_Given(0), splits=is_splits)
         self.kid = KernelInceptionDistance(

@@ -1,4 +1,5 @@
 from ganlab.models.base import GANModule
+from ganlab.models.classifier import Classifier
 from ganlab.models.dcgan import DCGAN
 
-__all__ = ["DCGAN", "GANModule"]
+__all__ = ["DCGAN", "Classifier", "GANModule"]

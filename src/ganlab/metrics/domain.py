@@ -1,0 +1,53 @@
+"""Domain features: a classifier trained on the labelled dataset itself (how MNIST-like GANs are judged)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganlab.metrics.features import sha256_of
+from ganlab.nets.classifier import DomainClassifier
+from ganlab.utils.errors import GanlabError
+
+
+class DomainFeatures(nn.Module):
+    """uint8 images at the data's own resolution -> classifier features (FID, KID) and logits (IS)."""
+
+    def __init__(self, classifier_path: str | os.PathLike) -> None:
+        super().__init__()
+        self.path = Path(classifier_path)
+        if not self.path.is_file():
+            raise GanlabError(
+                f"no domain classifier at '{self.path}': train one with `python train.py model=classifier "
+                "data=<the same dataset>` or pass metrics.classifier=<its .pt file>"
+            )
+        saved = torch.load(self.path, map_location="cpu", weights_only=True)
+        self.net = DomainClassifier(**saved["hparams"])
+        self.net.load_state_dict(saved["state_dict"])
+        self.net.eval().requires_grad_(False)
+        self.test_acc = saved.get("test_acc")
+        self.num_features = saved["hparams"].get("feature_dim", 128)
+
+    def train(self, mode: bool = True) -> DomainFeatures:
+        return super().train(False)  # always in eval mode: BatchNorm statistics and dropout stay fixed
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        if images.dtype != torch.uint8:
+            raise GanlabError(f"domain features take uint8 images in [0, 255], not {images.dtype}")
+        x = images.float() / 127.5 - 1  # as in training
+        pool = self.net.features(x)
+        return {"pool": pool, "logits": self.net.head(pool)}
+
+    def protocol(self) -> dict[str, Any]:
+        return {
+            "feature_extractor": f"domain classifier: {self.num_features}-d penultimate layer, logits for IS",
+            "weights_file": str(self.path),
+            "weights_sha256": sha256_of(self.path),
+            "classifier_test_accuracy": self.test_acc,
+            "resize": "none (the dataset's own resolution)",
+            "input": "uint8, scaled to [-1, 1] as in training",
+        }
