@@ -19,7 +19,6 @@ from scipy import linalg
 from torch import nn
 
 from ganlab.metrics import GenerativeScores, InceptionFeatures
-from ganlab.metrics.scores import _Given
 from ganlab.utils.errors import GanlabError
 
 
@@ -129,10 +128,6 @@ def test_offline_without_weights_says_both_options(tmp_path: Path, monkeypatch: 
 def test_missing_weights_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(GanlabError, match=r"nope\.pth' is not a file"):
         InceptionFeatures(tmp_path / "nope.pth")
-
-
-def test_given_features_module_reports_its_width() -> None:
-    assert _Given(7).num_features == 7
 
 
 def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(

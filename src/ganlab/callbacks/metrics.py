@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlab.callbacks._epochs import due, eval_mode
 from ganlab.metrics.scores import GenerativeScores
 
 log = logging.getLogger(__name__)
@@ -59,19 +60,15 @@ class GenerativeMetrics(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch
-        if (epoch + 1) % self.every_n_epochs and epoch + 1 != trainer.max_epochs and not trainer.should_stop:
+        if not due(trainer, self.every_n_epochs):
             return
         scores = self._scores(trainer, pl_module)
         scores.reset_fake()
         generator = torch.Generator().manual_seed(self.seed)
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
+        with eval_mode(pl_module):
             for start in range(0, self.num_samples, self.batch_size):
                 n = min(self.batch_size, self.num_samples - start)
                 scores.update(to_uint8(pl_module.sample(n, generator=generator)), real=False)
-        finally:
-            pl_module.train(was_training)
         self.last = scores.compute()
         pl_module.log_dict({f"val/{k}": self.last[k] for k in ("fid", "is", "kid")}, on_epoch=True)
         log.info(

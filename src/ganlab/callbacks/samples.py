@@ -8,6 +8,8 @@ import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
+from ganlab.callbacks._epochs import due, eval_mode
+
 
 class SampleGrids(L.Callback):
     """Asks the module for its `sample_grids()` (G in eval mode, no grad) and writes each one.
@@ -25,16 +27,12 @@ class SampleGrids(L.Callback):
         if not hasattr(pl_module, "sample_grids"):  # e.g. the domain classifier
             return
         epoch = trainer.current_epoch
-        if (epoch + 1) % self.every_n_epochs and not trainer.should_stop and epoch + 1 != trainer.max_epochs:
+        if not due(trainer, self.every_n_epochs):
             return
         if not trainer.is_global_zero:  # sampling has no collective ops: other ranks need not wait for it
             return
-        was_training = pl_module.training
-        pl_module.eval()
-        try:
+        with eval_mode(pl_module):
             grids = pl_module.sample_grids()
-        finally:
-            pl_module.train(was_training)
         self.dirpath.mkdir(parents=True, exist_ok=True)
         # The x-axis Lightning uses for logged scalars, so pictures line up with the loss curves.
         step = trainer.fit_loop.epoch_loop._batches_that_stepped
