@@ -57,30 +57,70 @@ def dataset_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dataset_cache")
 
 
+def compose_config(name: str, overrides: list[str], root: Path, run_dir: Path, cache: Path) -> DictConfig:
+    """Compose conf/<name>.yaml as the command would, with the Hydra runtime (paths resolve) set up."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(
+            name,
+            return_hydra_config=True,
+            overrides=[
+                f"paths.root_dir={root}",
+                f"paths.output_dir={run_dir}",
+                f"paths.cache_dir={cache}",
+                *overrides,
+            ],
+        )
+    HydraConfig().set_config(cfg)
+    return cfg
+
+
 @pytest.fixture
 def make_cfg(tmp_path: Path, dataset_cache: Path) -> Callable[..., DictConfig]:
     """Compose conf/train.yaml as `python train.py` would, with TINY settings and a run dir in tmp_path."""
 
     def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        run_dir = run_dir or tmp_path / "run"
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose(
-                "train",
-                return_hydra_config=True,
-                overrides=[
-                    *TINY,
-                    f"paths.root_dir={tmp_path}",
-                    f"paths.output_dir={run_dir}",
-                    f"paths.cache_dir={dataset_cache}",
-                    *overrides,
-                ],
-            )
-        HydraConfig().set_config(cfg)
-        return cfg
+        return compose_config(
+            "train", [*TINY, *overrides], tmp_path, run_dir or tmp_path / "run", dataset_cache
+        )
 
     yield make
     GlobalHydra.instance().clear()
+
+
+@pytest.fixture
+def make_eval_cfg(tmp_path: Path, dataset_cache: Path) -> Callable[..., DictConfig]:
+    """Compose conf/evaluate.yaml as `python evaluate.py` would, writing to a run dir in tmp_path."""
+
+    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
+        overrides = ["device=cpu", *overrides]
+        return compose_config("evaluate", overrides, tmp_path, run_dir or tmp_path / "eval", dataset_cache)
+
+    yield make
+    GlobalHydra.instance().clear()
+
+
+@pytest.fixture(scope="session")
+def classifier_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A domain classifier trained for two epochs on the embedded digits, through the real train().
+
+    Its run's checkpoint is `<tmp>/run/checkpoints/last.ckpt` (see `classifier_checkpoint`)."""
+    from ganlab.train import train
+
+    tmp = tmp_path_factory.mktemp("classifier")
+    overrides = [
+        "model=classifier", "trainer.accelerator=cpu", "trainer.max_epochs=2",
+        "trainer.limit_train_batches=1.0", "callbacks.progress_bar=null", "callbacks.model_summary=null",
+    ]  # fmt: skip
+    train(compose_config("train", overrides, tmp, tmp / "run", tmp / "cache"))
+    GlobalHydra.instance().clear()
+    path = tmp / "cache" / "domain" / "mnist_mini-28px.pt"
+    assert path.is_file()  # exported where metrics=domain looks
+    return path
+
+
+def classifier_checkpoint(classifier_file: Path) -> Path:
+    return classifier_file.parents[2] / "run" / "checkpoints" / "last.ckpt"
 
 
 def write_image(path: Path, array: np.ndarray) -> Path:

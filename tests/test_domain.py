@@ -16,31 +16,6 @@ from ganlab.train import train
 from ganlab.utils.errors import GanlabError
 
 
-@pytest.fixture(scope="module")
-def classifier_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A classifier trained for two epochs on the embedded digits, through the real train()."""
-    from conftest import CONF
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.core.hydra_config import HydraConfig
-
-    tmp = tmp_path_factory.mktemp("classifier")
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", return_hydra_config=True, overrides=[
-            "model=classifier", "trainer.accelerator=cpu", "trainer.max_epochs=2",
-            "trainer.limit_train_batches=1.0",
-            f"paths.root_dir={tmp}", f"paths.output_dir={tmp / 'run'}", f"paths.cache_dir={tmp / 'cache'}",
-            "callbacks.progress_bar=null", "callbacks.model_summary=null",
-        ])  # fmt: skip
-    HydraConfig().set_config(cfg)
-    train(cfg)
-    GlobalHydra.instance().clear()
-    path = tmp / "cache" / "domain" / "mnist_mini-28px.pt"
-    assert path.is_file()  # exported where metrics=domain looks
-    return path
-
-
 def test_classifier_learns_the_digits(classifier_file: Path, tmp_path: Path) -> None:
     features = DomainFeatures(classifier_file)
     dm = MnistMiniDataModule(cache_dir=tmp_path)

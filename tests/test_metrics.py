@@ -18,6 +18,7 @@ from PIL import Image
 from scipy import linalg
 from torch import nn
 
+from ganlab.evaluate import evaluate
 from ganlab.metrics import GenerativeScores, InceptionFeatures
 from ganlab.utils.errors import GanlabError
 
@@ -38,16 +39,7 @@ def load_folder(root: Path) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
-def ours(weights: Path, real: torch.Tensor, fake: torch.Tensor, **kwargs) -> dict[str, float]:
-    scores = GenerativeScores(InceptionFeatures(weights), **kwargs)
-    for batch in real.split(16):
-        scores.update(batch, real=True)
-    for batch in fake.split(16):
-        scores.update(batch, real=False)
-    return scores.compute()
-
-
-def test_fid_is_kid_match_torch_fidelity(inception_weights: Path, tmp_path: Path) -> None:
+def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path, tmp_path: Path) -> None:
     n = 48
     fake_dir = image_folder(tmp_path / "fake", n, seed=1, tint=(40, -20, 0))
     real_dir = image_folder(tmp_path / "real", n, seed=2, tint=(0, 0, 0))
@@ -57,12 +49,16 @@ def test_fid_is_kid_match_torch_fidelity(inception_weights: Path, tmp_path: Path
         feature_extractor_weights_path=str(inception_weights), isc_splits=1, kid_subsets=2, kid_subset_size=n,
         cache=False, verbose=False,
     )  # fmt: skip
-    got = ours(inception_weights, load_folder(real_dir), load_folder(fake_dir), is_splits=1, kid_subsets=2,
-               kid_subset_size=n)  # fmt: skip
+    # `python evaluate.py real_dir=... fake_dir=...` on the same two folders and weights file
+    got = evaluate(make_eval_cfg(
+        f"real_dir={real_dir}", f"fake_dir={fake_dir}", f"metrics.inception_weights={inception_weights}",
+        "metrics.is_splits=1", "metrics.kid_subsets=2", f"metrics.kid_subset_size={n}",
+    ))  # fmt: skip
     assert reference["frechet_inception_distance"] > 1  # the two folders differ: a non-trivial check
-    assert got["fid"] == pytest.approx(reference["frechet_inception_distance"], rel=1e-3)
-    assert got["is"] == pytest.approx(reference["inception_score_mean"], rel=1e-2)
-    assert got["kid"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-2)
+    assert got["fid"]["value"] == pytest.approx(reference["frechet_inception_distance"], rel=1e-3)
+    assert got["is"]["value"] == pytest.approx(reference["inception_score_mean"], rel=1e-2)
+    assert got["kid"]["value"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-2)
+    assert got["fid"]["n_real"] == got["fid"]["n_fake"] == n
 
 
 def test_same_set_against_itself_gives_fid_near_zero(inception_weights: Path, tmp_path: Path) -> None:
@@ -142,7 +138,7 @@ def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(
         "metrics.batch_size=8", "metrics.every_n_epochs=1", "metrics.is_splits=2", "metrics.kid_subsets=3",
         "trainer.max_epochs=2", "trainer.limit_train_batches=2",
     ]  # fmt: skip
-    with caplog.at_level("INFO", logger="ganlab.callbacks.metrics"):
+    with caplog.at_level("INFO", logger="ganlab"):
         best = train(make_cfg(*overrides, run_dir=tmp_path / "a"))
     events = EventAccumulator(str(tmp_path / "a" / "tensorboard"))
     events.Reload()
@@ -154,7 +150,7 @@ def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(
     cached = list((dataset_cache / "metrics").glob("real-stats-mnist_mini-16-*.pt"))
     assert len(cached) == 1 and "real statistics from" not in caplog.text
     caplog.clear()
-    with caplog.at_level("INFO", logger="ganlab.callbacks.metrics"):
+    with caplog.at_level("INFO", logger="ganlab"):
         again = train(make_cfg(*overrides, run_dir=tmp_path / "b"))
     assert "real statistics from" in caplog.text  # the second run reused them
     assert again == pytest.approx(best)  # same seed, same real statistics: the same numbers

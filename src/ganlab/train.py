@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
+from ganlab.callbacks import RunConfig
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
@@ -32,7 +33,7 @@ def train(cfg: DictConfig) -> float | None:
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
     log.info("model: %s", cfg.model._target_)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
-    callbacks = instantiate_group(cfg.get("callbacks"))
+    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg)]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 

@@ -1,4 +1,5 @@
 from ganlab.callbacks.metrics import GenerativeMetrics
+from ganlab.callbacks.run_config import RunConfig
 from ganlab.callbacks.samples import SampleGrids
 
-__all__ = ["GenerativeMetrics", "SampleGrids"]
+__all__ = ["GenerativeMetrics", "RunConfig", "SampleGrids"]

@@ -8,7 +8,7 @@ import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
-from ganlab.callbacks._epochs import due, eval_mode
+from ganlab.utils.modes import due, eval_mode
 
 
 class SampleGrids(L.Callback):

@@ -58,8 +58,10 @@ class ImageDataModule(L.LightningDataModule):
         flip: bool = False,
         pin_memory: bool = False,
         num_classes: int | None = None,
+        name: str | None = None,
     ) -> None:
         super().__init__()
+        self.name = name or self.name  # names the cache files and the domain classifier (metrics=domain)
         if channels not in (1, 3):
             raise GanlabError(f"data.channels={channels} is not supported: use 1 (grayscale) or 3 (RGB)")
         self.image_size = image_size
@@ -213,9 +215,8 @@ class IdxDataModule(ImageDataModule):
         if split not in ("train", "test"):
             raise GanlabError(f"data.split={split!r} is not a split: use 'train' or 'test'")
         kwargs.setdefault("num_classes", 10)
-        super().__init__(image_size=image_size, channels=channels, **kwargs)
+        super().__init__(image_size=image_size, channels=channels, name=name, **kwargs)
         self.root = Path(root).expanduser()
-        self.name = name
         self.split = split
         self.download = download
         self.class_names_given = list(class_names) if class_names else [str(i) for i in range(10)]
@@ -304,9 +305,8 @@ class ImageFolderDataModule(ImageDataModule):
         download_hint: str = "Point data.root at a folder of png/jpg/webp images.",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(name=name, **kwargs)
         self.root = Path(root).expanduser()
-        self.name = name
         self.labels = labels
         self.crop_size = crop_size
         self.download_hint = download_hint

@@ -6,6 +6,7 @@ torchmetrics' metrics run their own Inception per metric; here one extractor pas
 
 from __future__ import annotations
 
+import warnings
 from importlib.metadata import version
 from typing import Any
 
@@ -32,16 +33,20 @@ class GenerativeScores(nn.Module):
         is_splits: int = 10,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.extractor = extractor
         feature_dim = feature_dim or getattr(extractor, "num_features", 2048)
-        self.fid = FrechetInceptionDistance(feature=_Given(feature_dim), reset_real_features=False)
-        self.isc = InceptionScore(feature=_Given(0), splits=is_splits)
-        self.kid = KernelInceptionDistance(
-            feature=_Given(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
-            reset_real_features=False,
-        )  # fmt: skip
+        with warnings.catch_warnings():  # that IS and KID keep their features is the point here
+            warnings.filterwarnings("ignore", message=".*will save all extracted features")
+            self.fid = FrechetInceptionDistance(feature=_Given(feature_dim), reset_real_features=False)
+            self.isc = InceptionScore(feature=_Given(0), splits=is_splits)
+            self.kid = KernelInceptionDistance(
+                feature=_Given(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
+                reset_real_features=False,
+            )  # fmt: skip
+        self.seed = seed
         self.is_splits, self.kid_subsets, self.kid_subset_size = is_splits, kid_subsets, kid_subset_size
         self.counts = {"real": 0, "fake": 0}
 
@@ -63,11 +68,32 @@ class GenerativeScores(nn.Module):
         self.isc.reset()
         self.counts["fake"] = 0
 
+    def real_state(self) -> dict[str, Any]:
+        """What the real images leave behind (FID sums, KID features, count): the cacheable part."""
+        return {
+            "fid_sum": self.fid.real_features_sum,
+            "fid_cov_sum": self.fid.real_features_cov_sum,
+            "fid_n": self.fid.real_features_num_samples,
+            "kid_features": torch.cat(self.kid.real_features),
+            "count": self.counts["real"],
+        }
+
+    def load_real_state(self, state: dict[str, Any]) -> None:
+        self.fid.real_features_sum = state["fid_sum"]
+        self.fid.real_features_cov_sum = state["fid_cov_sum"]
+        self.fid.real_features_num_samples = state["fid_n"]
+        self.kid.real_features = [state["kid_features"]]
+        self.counts["real"] = state["count"]
+
     def compute(self) -> dict[str, float]:
         # KID's subsets cannot be larger than the smaller set.
         self.kid.subset_size = min(self.kid_subset_size, self.counts["real"], self.counts["fake"])
-        kid_mean, kid_std = self.kid.compute()
-        is_mean, is_std = self.isc.compute()
+        # IS splits and KID subsets are drawn from the global RNG: seed a fork of it, so the same images
+        # give the same numbers and a training run's own random stream is left alone.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            kid_mean, kid_std = self.kid.compute()
+            is_mean, is_std = self.isc.compute()
         return {
             "fid": float(self.fid.compute()),
             "is": float(is_mean),

@@ -1,4 +1,4 @@
-"""What the epoch-end callbacks share: when they are due, and running the module in eval mode."""
+"""When epoch-end work is due, and running a module in eval mode (callbacks, metrics, evaluate)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import lightning as L
+from torch import nn
 
 
 def due(trainer: L.Trainer, every_n_epochs: int) -> bool:
@@ -15,7 +16,7 @@ def due(trainer: L.Trainer, every_n_epochs: int) -> bool:
 
 
 @contextmanager
-def eval_mode(module: L.LightningModule) -> Iterator[None]:
+def eval_mode(module: nn.Module) -> Iterator[None]:
     """BatchNorm running statistics and no dropout while sampling; the previous mode restored after."""
     was_training = module.training
     module.eval()

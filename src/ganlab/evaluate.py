@@ -1,0 +1,241 @@
+"""Score a trained generator, or two image folders; `evaluate.py` at the project root is the command.
+
+A checkpoint carries its run's resolved config (callbacks.RunConfig), so the model and the real data come
+from it; `+data.<key>=` / `+model.<key>=` override single settings of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+from PIL import Image
+from torch import nn
+from torchvision.utils import save_image
+
+from ganlab.data import ImageFolderDataModule, sources
+from ganlab.metrics import GenerativeScores, make_extractor
+from ganlab.metrics.evaluation import add_real, describe, generated_batches, real_stats_path
+from ganlab.utils.errors import GanlabError
+
+log = logging.getLogger(__name__)
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """FID / IS / KID of `ckpt_path`'s generator, or of `fake_dir` against `real_dir`; writes metrics.json
+    (and a sample grid, and on request every generated image) to the run directory."""
+    if cfg.get("real_dir") or cfg.get("fake_dir"):
+        return _evaluate_folders(cfg)
+    if not cfg.get("ckpt_path"):
+        raise GanlabError(
+            "nothing to evaluate: pass ckpt_path=<a .ckpt written by train.py> "
+            "or real_dir=<folder> fake_dir=<folder>"
+        )
+    return _evaluate_checkpoint(cfg)
+
+
+# --- a checkpoint --------------------------------------------------------------------------------------
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise GanlabError(f"ckpt_path '{path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip and weights-only refusals come as many types
+        raise GanlabError(
+            f"ckpt_path '{path}' could not be read as a checkpoint ({type(err).__name__})"
+        ) from None
+    if not isinstance(checkpoint, dict) or "ganlab_config" not in checkpoint:
+        raise GanlabError(
+            f"ckpt_path '{path}' holds no ganlab run config: pass a checkpoint written by ganlab's train.py"
+        )
+    return checkpoint
+
+
+def merge_settings(saved: dict[str, Any], overrides: DictConfig | None, group: str) -> DictConfig:
+    """The checkpoint's `group` config with the command line's `+group.key=value` on top; a key the saved
+    config lacks is refused, since it would be silently ignored."""
+    merged = OmegaConf.create(saved)
+    for key in overrides or {}:
+        if key not in merged:
+            raise GanlabError(
+                f"{group}.{key} is not a setting of the checkpoint's {group} "
+                f"({merged.get('_target_')}); known: {', '.join(k for k in merged if k != '_target_')}"
+            )
+    return OmegaConf.merge(merged, overrides or {})
+
+
+def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
+    checkpoint = load_checkpoint(cfg.ckpt_path)
+    run = checkpoint["ganlab_config"]
+    data_cfg = merge_settings(run["data"], cfg.get("data"), "data")
+    model_cfg = merge_settings(run["model"], cfg.get("model"), "model")
+    with open_dict(cfg):  # `${data.name}` and the like in the metrics config now mean the checkpoint's data
+        cfg.data, cfg.model = data_cfg, model_cfg
+
+    model: nn.Module = hydra.utils.instantiate(model_cfg)
+    if not hasattr(model, "sample"):
+        raise GanlabError(
+            f"the checkpoint holds a {type(model).__name__}, which does not generate images: "
+            "pass the checkpoint of a generative model"
+        )
+    model.check_checkpoint(checkpoint)
+    model.load_state_dict(checkpoint["state_dict"])
+    device = _device(cfg.get("device", "auto"))
+    model.to(device)
+
+    datamodule = hydra.utils.instantiate(data_cfg)
+    if cfg.real_split == "test":
+        if not datamodule.has_test_split():
+            raise GanlabError(f"{datamodule.name} has no test split: use real_split=train")
+        datamodule = datamodule.test_split()
+    elif cfg.real_split != "train":
+        raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
+    real = datamodule.real_images()
+
+    num_samples, batch_size, seed = cfg.metrics.num_samples, cfg.metrics.batch_size, cfg.metrics.seed
+    extractor, scores = _scores(cfg, device)
+    count = min(num_samples, len(real))
+    cache = real_stats_path(
+        cfg.metrics.cache_dir, datamodule.name, datamodule.cache_key(), extractor, count, seed
+    )
+    add_real(scores, real, count, seed, batch_size, cache)
+
+    out = Path(cfg.paths.output_dir)
+    image_dir = out / "images" if cfg.save_images else None
+    grid: list[torch.Tensor] = []
+    batches = generated_batches(model, num_samples, batch_size, seed)
+    for start, batch in zip(range(0, num_samples, batch_size), batches, strict=True):
+        scores.update(batch, real=False)
+        if len(grid) * batch_size < cfg.grid_size:
+            grid.append(batch.cpu())
+        if image_dir is not None:
+            _save_pngs(batch, image_dir, start)
+    _save_grid(torch.cat(grid)[: cfg.grid_size], out / "samples.png")
+
+    source = {
+        "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
+        "model": model_cfg.get("_target_"),
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+        "real": f"{datamodule.name} {cfg.real_split} split, {count} of {len(real)} images "
+                f"(random subset, seed {seed})",
+        "generated": f"{num_samples} samples, noise seed {seed}",
+    }  # fmt: skip
+    return _write(scores, source, out, image_dir)
+
+
+# --- two folders ---------------------------------------------------------------------------------------
+def _evaluate_folders(cfg: DictConfig) -> dict[str, Any]:
+    if not (cfg.get("real_dir") and cfg.get("fake_dir")):
+        raise GanlabError("scoring folders needs both real_dir=<folder> and fake_dir=<folder>")
+    real_dir, fake_dir = Path(cfg.real_dir).expanduser(), Path(cfg.fake_dir).expanduser()
+    fake_files = _image_files(fake_dir, "fake_dir")
+    size, channels = _image_format(fake_files)
+    # Every image at its own size, as torch-fidelity reads them; the real folder's decode is cached.
+    real_module = ImageFolderDataModule(
+        root=real_dir, name=f"folder-{real_dir.name}", image_size=size, channels=channels,
+        cache_dir=Path(cfg.paths.cache_dir) / "datasets",
+        download_hint="Pass real_dir=<a folder of png/jpg/webp images>.",
+    )  # fmt: skip
+    real = real_module.real_images()
+    fake, _, skipped = sources.decode_images(fake_files, size, channels)
+    if skipped:
+        named = ", ".join(map(str, skipped[:10]))
+        log.warning("fake_dir: skipped %d unreadable file(s): %s", len(skipped), named)
+
+    device = _device(cfg.get("device", "auto"))
+    extractor, scores = _scores(cfg, device)
+    seed = cfg.metrics.seed
+    cache = real_stats_path(
+        cfg.metrics.cache_dir, real_module.name, real_module.cache_key(), extractor, len(real), seed
+    )
+    add_real(scores, real, len(real), seed, cfg.metrics.batch_size, cache)
+    for batch in torch.from_numpy(fake).split(cfg.metrics.batch_size):
+        scores.update(batch.to(device), real=False)
+    source = {
+        "real_dir": str(real_dir.resolve()),
+        "fake_dir": str(fake_dir.resolve()),
+        "image_size": size,
+        "channels": channels,
+    }
+    return _write(scores, source, Path(cfg.paths.output_dir), None)
+
+
+def _image_files(folder: Path, option: str) -> list[Path]:
+    if not folder.is_dir():
+        raise GanlabError(f"{option} '{folder}' is not a folder: pass a folder of png/jpg/webp images")
+    files = sources.list_images(folder)
+    if not files:
+        raise GanlabError(f"{option} '{folder}' holds no png/jpg/webp images")
+    return files
+
+
+def _image_format(files: list[Path]) -> tuple[int, int]:
+    """The side and channel count of the first readable image; others are centre-fitted to it."""
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+                channels = 1 if image.mode in ("L", "LA", "I", "I;16", "1") else 3
+        except OSError:
+            continue
+        if width != height:
+            raise GanlabError(f"'{path}' is {width}x{height}: score square images (crop or resize first)")
+        return width, channels
+    raise GanlabError(f"none of the {len(files)} files in '{files[0].parent}' could be read as an image")
+
+
+# --- shared ----------------------------------------------------------------------------------------------
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _scores(cfg: DictConfig, device: torch.device) -> tuple[nn.Module, GenerativeScores]:
+    metrics = cfg.metrics
+    classifier = OmegaConf.select(metrics, "classifier", throw_on_resolution_failure=False)
+    extractor = make_extractor(metrics.kind, metrics.inception_weights, classifier).to(device)
+    scores = GenerativeScores(
+        extractor, is_splits=metrics.is_splits, kid_subsets=metrics.kid_subsets,
+        kid_subset_size=metrics.kid_subset_size, seed=metrics.seed,
+    ).to(device)  # fmt: skip
+    return extractor, scores
+
+
+def _save_pngs(batch: torch.Tensor, folder: Path, start: int) -> None:
+    """uint8 (N, C, H, W) -> 000000.png, ...: exactly the pixels that were scored."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(batch.cpu().numpy()):
+        Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)).save(
+            folder / f"{start + i:06d}.png"
+        )
+
+
+def _save_grid(images: torch.Tensor, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images.float() / 255, path, nrow=int(np.ceil(np.sqrt(len(images)))), padding=2)
+
+
+def _write(
+    scores: GenerativeScores, source: dict[str, Any], out: Path, image_dir: Path | None
+) -> dict[str, Any]:
+    results = describe(scores.compute(), scores)
+    results["source"] = source
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
+    log.info(
+        "FID %.4f  IS %.4f ± %.4f  KID %.5f ± %.5f  (%d generated vs %d real): %s",
+        results["fid"]["value"], results["is"]["value"], results["is"]["std"], results["kid"]["value"],
+        results["kid"]["std"], results["fid"]["n_fake"], results["fid"]["n_real"], out / "metrics.json",
+    )  # fmt: skip
+    if image_dir is not None:
+        log.info("generated images: %s", image_dir)
+    return results

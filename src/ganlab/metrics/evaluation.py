@@ -1,0 +1,86 @@
+"""What scoring a generator takes, shared by the training callback and `evaluate.py`: generated batches as
+uint8, and real-image statistics from a fixed subset, cached on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ganlab.metrics.scores import GenerativeScores
+from ganlab.utils.modes import eval_mode
+
+log = logging.getLogger(__name__)
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] floats -> uint8, rounded exactly as torchvision's save_image writes PNGs."""
+    return ((images + 1) / 2).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+
+
+@torch.no_grad()
+def generated_batches(model: nn.Module, count: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+    """`count` samples as uint8 batches, G in eval mode, from noise of its own seed (the global RNG and the
+    module's train/eval mode are left as they were)."""
+    generator = torch.Generator().manual_seed(seed)
+    with eval_mode(model):
+        for start in range(0, count, batch_size):
+            yield to_uint8(model.sample(min(batch_size, count - start), generator=generator))
+
+
+def real_subset(total: int, count: int, seed: int) -> np.ndarray:
+    """The indices of the real images scored: a fixed random subset, so no result depends on file order."""
+    return np.sort(np.random.default_rng(seed).permutation(total)[:count])
+
+
+def real_stats_path(
+    cache_dir: str | Path, dataset_name: str, dataset_key: str, extractor: nn.Module, count: int, seed: int
+) -> Path:
+    """One file per dataset (and its resolution and files: the datamodule's cache key), extractor weights,
+    number of images and subset seed."""
+    protocol = extractor.protocol() if hasattr(extractor, "protocol") else {}
+    extractor_id = protocol.get("weights_sha256") or type(extractor).__name__
+    key = hashlib.sha256(f"{dataset_key}|{extractor_id}|{count}|{seed}".encode()).hexdigest()
+    return Path(cache_dir) / f"real-stats-{dataset_name}-{count}-{key[:16]}.pt"
+
+
+def add_real(
+    scores: GenerativeScores,
+    real: np.ndarray,
+    count: int,
+    seed: int,
+    batch_size: int,
+    cache_path: Path | None = None,
+) -> None:
+    """Feed `scores` the statistics of `count` real uint8 images (N, C, H, W), from the cache when there."""
+    device = scores.fid.real_features_sum.device
+    if cache_path is not None and cache_path.exists():
+        scores.load_real_state(torch.load(cache_path, map_location=device, weights_only=True))
+        log.info("real statistics from %s", cache_path)
+        return
+    index = real_subset(len(real), count, seed)
+    for start in range(0, count, batch_size):
+        batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]]))
+        scores.update(batch.to(device), real=True)
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(scores.real_state(), cache_path)
+
+
+def describe(results: dict[str, float], scores: GenerativeScores) -> dict[str, Any]:
+    """metrics.json: each value with its sample counts and the full protocol it was measured under."""
+    protocol = scores.protocol()
+    shared = {k: protocol[k] for k in protocol if k not in ("num_real", "num_fake")}
+    n_real, n_fake = protocol["num_real"], protocol["num_fake"]
+    return {
+        "fid": {"value": results["fid"], "n_real": n_real, "n_fake": n_fake, **shared},
+        "is": {"value": results["is"], "std": results["is_std"], "n": n_fake, **shared},
+        "kid": {"value": results["kid"], "std": results["kid_std"], "n_real": n_real, "n_fake": n_fake,
+                **shared},
+    }  # fmt: skip
