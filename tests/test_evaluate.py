@@ -116,6 +116,7 @@ def test_bad_inputs_are_one_line_errors(make_eval_cfg, classifier_file: Path, tm
     cases = {
         "nothing to evaluate": [],
         "is not a file": [f"ckpt_path={tmp_path / 'missing.ckpt'}"],
+        "real_split='val' is not known: use train or test": ["ckpt_path=x.ckpt", "real_split=val"],
         "holds no ganlab run config": [f"ckpt_path={tmp_path / 'foreign.ckpt'}"],
         "Classifier, which does not generate images": [f"ckpt_path={classifier_checkpoint(classifier_file)}"],
         "needs both real_dir=": [f"real_dir={tmp_path}"],

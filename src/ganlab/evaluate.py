@@ -72,6 +72,8 @@ def merge_settings(saved: dict[str, Any], overrides: DictConfig | None, group: s
 
 
 def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
+    if cfg.real_split not in ("train", "test"):
+        raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
     checkpoint = load_checkpoint(cfg.ckpt_path)
     run = checkpoint["ganlab_config"]
     data_cfg = merge_settings(run["data"], cfg.get("data"), "data")
@@ -95,8 +97,6 @@ def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
         if not datamodule.has_test_split():
             raise GanlabError(f"{datamodule.name} has no test split: use real_split=train")
         datamodule = datamodule.test_split()
-    elif cfg.real_split != "train":
-        raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
     real = datamodule.real_images()
 
     num_samples, batch_size, seed = cfg.metrics.num_samples, cfg.metrics.batch_size, cfg.metrics.seed
