@@ -150,6 +150,8 @@ def test_fixed_noise_is_independent_of_the_global_seed_and_saved() -> None:
         ({"loss": "nope"}, "model.loss='nope'"),
         ({"upsample": "bicubic"}, "model.upsample='bicubic'"),
         ({"n_critic": 0}, "model.n_critic=0"),
+        ({"d_norm": "group"}, "model.d_norm='group'"),
+        ({"ema_decay": 1.5}, "model.ema_decay=1.5"),
     ],
 )
 def test_bad_options_are_named(option: dict, message: str) -> None:

@@ -74,6 +74,25 @@ def test_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "resumed" / "samples").iterdir()] == ["fixed_noise_epoch_001.png"]
 
 
+def test_init_from_takes_the_weights_only(make_cfg, tmp_path: Path) -> None:
+    train(make_cfg(run_dir=tmp_path / "first"))
+    first = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    # Stage two: new LeakyReLU slope, an lr so small the weights barely move from where stage one left them.
+    overrides = [f"init_from={first}", "model.leaky_slope=0.1", "model.lr=1e-12"]
+    train(make_cfg(*overrides, run_dir=tmp_path / "second"))
+    before, after = load(first), load(tmp_path / "second" / "checkpoints" / "last.ckpt")
+    assert after["global_step"] == 6 and after["epoch"] == 1  # counters started afresh, not at 6 / 1
+    assert after["optimizer_states"][0]["state"][0]["step"] == 3  # so did Adam: 3 D steps, not 6
+    assert after["hyper_parameters"]["leaky_slope"] == 0.1 and after["hyper_parameters"]["lr"] == 1e-12
+    weights = [k for k in before["state_dict"] if "running_" not in k and "num_batches" not in k]
+    for key in weights:
+        torch.testing.assert_close(after["state_dict"][key], before["state_dict"][key], atol=1e-9, rtol=0)
+    with pytest.raises(GanlabError, match="pass one of them"):
+        train(make_cfg(f"init_from={first}", f"ckpt_path={first}"))
+    with pytest.raises(GanlabError, match=r"d_width=8 \(now 16\)"):
+        train(make_cfg(f"init_from={first}", "model.d_width=16"))
+
+
 def test_checkpoint_of_other_network_sizes_is_refused_in_one_line(make_cfg, tmp_path: Path) -> None:
     train(make_cfg(run_dir=tmp_path / "a"))
     ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"

@@ -22,6 +22,7 @@ from torchvision.utils import save_image
 from ganlab.data import ImageFolderDataModule, sources
 from ganlab.metrics import GenerativeScores, make_extractor
 from ganlab.metrics.evaluation import add_real, describe, generated_batches, real_stats_path
+from ganlab.utils.checkpoints import load_checkpoint
 from ganlab.utils.errors import GanlabError
 
 log = logging.getLogger(__name__)
@@ -41,23 +42,6 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 # --- a checkpoint --------------------------------------------------------------------------------------
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise GanlabError(f"ckpt_path '{path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # pickle, zip and weights-only refusals come as many types
-        raise GanlabError(
-            f"ckpt_path '{path}' could not be read as a checkpoint ({type(err).__name__})"
-        ) from None
-    if not isinstance(checkpoint, dict) or "ganlab_config" not in checkpoint:
-        raise GanlabError(
-            f"ckpt_path '{path}' holds no ganlab run config: pass a checkpoint written by ganlab's train.py"
-        )
-    return checkpoint
-
-
 def merge_settings(saved: dict[str, Any], overrides: DictConfig | None, group: str) -> DictConfig:
     """The checkpoint's `group` config with the command line's `+group.key=value` on top; a key the saved
     config lacks is refused, since it would be silently ignored."""

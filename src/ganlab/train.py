@@ -12,6 +12,7 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import RunConfig
+from ganlab.utils.checkpoints import load_checkpoint
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
@@ -23,16 +24,26 @@ def train(cfg: DictConfig) -> float | None:
     """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged."""
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
-    ckpt_path = cfg.get("ckpt_path")
+    ckpt_path, init_from = cfg.get("ckpt_path"), cfg.get("init_from")
+    if ckpt_path and init_from:
+        raise GanlabError(
+            "ckpt_path resumes a run exactly, init_from starts a new one from its weights: pass one of them"
+        )
     if ckpt_path and not Path(ckpt_path).is_file():
         raise GanlabError(
             f"ckpt_path '{ckpt_path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)"
         )
+    warm_start = load_checkpoint(init_from, "init_from") if init_from else None
 
     log.info("data: %s", cfg.data._target_)
     datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
     log.info("model: %s", cfg.model._target_)
     model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    if warm_start is not None:
+        if not hasattr(model, "load_weights"):
+            raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
+        model.load_weights(warm_start)
+        log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
     callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg)]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

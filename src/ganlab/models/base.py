@@ -1,7 +1,8 @@
 """The GAN training machinery every adversarial model shares: alternating D/G steps with manual optimization.
 
-A subclass builds `self.generator` and `self.discriminator` and may override `generate`, `discriminate` and
-`sample_grids`; the steps, optimizers, labels, clipping, logging and checkpoint hygiene live here.
+A subclass returns its networks from `build_networks()` and may override `generate`, `discriminate` and
+`sample_grids`; the steps, losses, optimizers, labels, clipping, EMA, logging and checkpoint hygiene live
+here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganlab.models.losses import make_loss
 from ganlab.utils.errors import GanlabError
@@ -40,6 +42,9 @@ class GANModule(L.LightningModule):
         label_noise: float = 0.0,
         latent_prior: str = "normal",
         loss: str = "ns",
+        gp_weight: float = 10.0,
+        ema_decay: float | None = None,
+        ema_start: int = 0,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 1234,
         **kwargs: Any,
@@ -54,14 +59,34 @@ class GANModule(L.LightningModule):
             raise GanlabError(f"model.n_critic={n_critic} must be at least 1")
         if not 0.0 <= label_smoothing + label_noise < 0.5:
             raise GanlabError("model.label_smoothing + model.label_noise must lie in [0, 0.5)")
-        self.loss = make_loss(loss)
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise GanlabError(f"model.ema_decay={ema_decay} must lie in (0, 1), e.g. 0.999, or be null")
+        self.loss = make_loss(loss, gp_weight)
+        self.generator, self.discriminator = self.build_networks()
+        # G's exponential moving average (weights and BatchNorm statistics), used for sampling when on.
+        self.ema: AveragedModel | None = None
+        if ema_decay is not None:
+            self.ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
+            ).requires_grad_(False)
         # A buffer: saved in checkpoints, so grids stay comparable across epochs, resumes and sweep runs.
         fixed = self.sample_latent(
             num_fixed_samples, generator=torch.Generator().manual_seed(fixed_noise_seed)
         )
         self.register_buffer("fixed_z", fixed)
 
-    # --- what subclasses may override ---------------------------------------------------------------
+    # --- what subclasses provide or may override ---------------------------------------------------
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """(generator, discriminator), built from `self.hparams`."""
+        raise NotImplementedError
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator to run: its EMA copy when sampling (eval mode) once averaging has started."""
+        if not self.training and self.ema is not None and self.ema.n_averaged.item() > 0:
+            return self.ema.module
+        return self.generator
+
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         shape = (n, self.hparams.latent_dim)
         device = None if generator is not None else self.device
@@ -70,7 +95,7 @@ class GANModule(L.LightningModule):
         return torch.randn(shape, generator=generator, device=device)
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.generator(z)
+        return self.sampling_generator(z)
 
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images)
@@ -99,23 +124,26 @@ class GANModule(L.LightningModule):
             fake = self.generate(z, labels)
 
         self.toggle_optimizer(opt_d)
-        real_logits = self.discriminate(real, labels)
-        fake_logits = self.discriminate(fake.detach(), labels)
-        real_target, fake_target = self._d_targets(real_logits)
-        d_loss = self.loss.d_loss(real_logits, fake_logits, real_target, fake_target)
-        self._step(opt_d, d_loss)
+        real_out = self.discriminate(real, labels)
+        fake_out = self.discriminate(fake.detach(), labels)
+        real_target, fake_target = self._d_targets(real_out)
+        d_loss = self.loss.d_loss(real_out, fake_out, real_target, fake_target)
+        penalty = self.loss.penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
+        self._step(opt_d, d_loss if penalty is None else d_loss + penalty)
         self.untoggle_optimizer(opt_d)
 
         with torch.no_grad():
-            self.log_dict(
-                {
-                    "train/d_loss": d_loss,
-                    "train/d_real": self.loss.prob(real_logits).mean(),
-                    "train/d_fake": self.loss.prob(fake_logits).mean(),
-                    "train/d_acc": ((real_logits > 0).float().mean() + (fake_logits < 0).float().mean()) / 2,
-                },
-                prog_bar=False,
-            )
+            decision = self.loss.decision  # the output at which D calls an image real
+            right = (real_out > decision).float().mean() + (fake_out < decision).float().mean()
+            logged = {
+                "train/d_loss": d_loss,
+                "train/d_real": self.loss.belief(real_out).mean(),
+                "train/d_fake": self.loss.belief(fake_out).mean(),
+                "train/d_acc": right / 2,
+            }
+            if penalty is not None:
+                logged["train/gradient_penalty"] = penalty
+            self.log_dict(logged)
         self.log("d_loss", d_loss, prog_bar=True, logger=False)
 
         if g_steps:
@@ -123,8 +151,19 @@ class GANModule(L.LightningModule):
             g_loss = self.loss.g_loss(self.discriminate(fake, labels))
             self._step(opt_g, g_loss)
             self.untoggle_optimizer(opt_g)
+            if self.ema is not None and self.global_step >= self.hparams.ema_start:
+                self.ema.update_parameters(self.generator)  # the first update copies G
             self.log("train/g_loss", g_loss)
             self.log("g_loss", g_loss, prog_bar=True, logger=False)
+
+    def on_fit_start(self) -> None:
+        if self.loss.penalises_gradients and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
+        ):
+            raise GanlabError(
+                f"model.loss={self.hparams.loss} penalises per-image gradients, which batch norm in D mixes "
+                "across the batch: set model.d_norm=layer (or none)"
+            )
 
     def _d_targets(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Real targets 1 - smoothing, less up to `label_noise` at random; fakes up to `label_noise`."""
@@ -170,6 +209,17 @@ class GANModule(L.LightningModule):
         self.check_checkpoint(checkpoint)
         if "rng_states" in checkpoint:
             set_rng_states(checkpoint["rng_states"])
+
+    def load_weights(self, checkpoint: dict[str, Any]) -> None:
+        """Warm start (`init_from`): the networks' weights only; optimizers, counters and RNG start afresh.
+        An EMA the checkpoint lacks starts as a copy of G."""
+        self.check_checkpoint(checkpoint)
+        missing, unexpected = self.load_state_dict(checkpoint["state_dict"], strict=False)
+        if [k for k in missing + unexpected if not k.startswith("ema.")]:
+            raise GanlabError(
+                f"the checkpoint's weights do not fit this model (missing {missing[:3]}, unexpected "
+                f"{unexpected[:3]}): use the same model settings"
+            )
 
     def check_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Refuse, in one line, a checkpoint of another model or of other network sizes."""

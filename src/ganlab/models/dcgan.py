@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from ganlab.models.base import GANModule
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -20,8 +22,18 @@ class DCGAN(GANModule):
         d_dropout: float = 0.0,
         upsample: str = "transposed",
         g_dense_first: bool = False,
+        d_norm: str = "batch",
+        spectral_norm: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(latent_dim=latent_dim, **kwargs)
-        self.generator = DCGANGenerator(latent_dim, channels, image_size, g_width, upsample, g_dense_first)
-        self.discriminator = DCGANDiscriminator(channels, image_size, d_width, leaky_slope, d_dropout)
+
+    def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        hp = self.hparams
+        generator = DCGANGenerator(
+            hp.latent_dim, hp.channels, hp.image_size, hp.g_width, hp.upsample, hp.g_dense_first
+        )
+        discriminator = DCGANDiscriminator(
+            hp.channels, hp.image_size, hp.d_width, hp.leaky_slope, hp.d_dropout, hp.d_norm, hp.spectral_norm
+        )
+        return generator, discriminator

@@ -32,7 +32,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d | nn.GroupNorm):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
 
@@ -89,8 +89,21 @@ class DCGANGenerator(nn.Module):
         return self.main(self.project(z))
 
 
+def _norm(kind: str, channels: int) -> list[nn.Module]:
+    if kind == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if kind == "layer":  # over (C, H, W) of each image: per-image, as gradient penalties need
+        return [nn.GroupNorm(1, channels)]
+    if kind == "none":
+        return []
+    raise GanlabError(f"model.d_norm={kind!r} is not known: use batch, layer or none")
+
+
 class DCGANDiscriminator(nn.Module):
-    """image -> one logit per image (no sigmoid: the loss applies it)."""
+    """image -> one logit per image (no sigmoid: the loss applies it).
+
+    `norm`: batch (Radford et al.), layer (for WGAN-GP) or none; `spectral_norm` wraps every conv in
+    Miyato et al.'s spectral normalisation (torch.nn.utils.parametrizations)."""
 
     def __init__(
         self,
@@ -99,6 +112,8 @@ class DCGANDiscriminator(nn.Module):
         width: int = 64,
         leaky_slope: float = 0.2,
         dropout: float = 0.0,
+        norm: str = "batch",
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         base, n = stages_for(image_size)
@@ -109,13 +124,17 @@ class DCGANDiscriminator(nn.Module):
         layers: list[nn.Module] = [
             nn.Conv2d(channels, width, 4, 2, 1, bias=False),
             *act(),
-        ]  # no BN on the input
+        ]  # no normalisation on the input
         for i in range(n - 1):
             in_ch, out_ch = width * 2**i, width * 2 ** (i + 1)
-            layers += [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False), nn.BatchNorm2d(out_ch), *act()]
+            layers += [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False), *_norm(norm, out_ch), *act()]
         layers += [nn.Conv2d(width * 2 ** (n - 1), 1, base, 1, 0, bias=False), nn.Flatten(0)]
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
+        if spectral_norm:
+            for module in self.main:
+                if isinstance(module, nn.Conv2d):
+                    nn.utils.parametrizations.spectral_norm(module)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.main(images)
