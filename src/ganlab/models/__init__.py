@@ -1,5 +1,6 @@
 from ganlab.models.base import GANModule
+from ganlab.models.cgan import CGAN
 from ganlab.models.classifier import Classifier
 from ganlab.models.dcgan import DCGAN
 
-__all__ = ["DCGAN", "Classifier", "GANModule"]
+__all__ = ["CGAN", "DCGAN", "Classifier", "GANModule"]

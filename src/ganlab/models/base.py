@@ -103,10 +103,16 @@ class GANModule(L.LightningModule):
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.generate(z, labels)
 
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """The classes to generate, for conditional models; None for the others."""
+        return None
+
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images in [-1, 1] from the prior; with a (CPU) `generator`, the global RNG is left alone."""
-        return self.generate(self.sample_latent(n, generator=generator).to(self.device))
+        z = self.sample_latent(n, generator=generator).to(self.device)
+        labels = self.sample_labels(n, generator=generator)
+        return self.generate(z, None if labels is None else labels.to(self.device))
 
     @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
