@@ -19,6 +19,7 @@ from PIL import Image
 from torch import nn
 from torchvision.utils import save_image
 
+from ganlab import latent
 from ganlab.data import ImageFolderDataModule, sources
 from ganlab.metrics import GenerativeScores, make_extractor
 from ganlab.metrics.evaluation import add_real, describe, generated_batches, real_stats_path
@@ -55,9 +56,9 @@ def merge_settings(saved: dict[str, Any], overrides: DictConfig | None, group: s
     return OmegaConf.merge(merged, overrides or {})
 
 
-def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
-    if cfg.real_split not in ("train", "test"):
-        raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
+def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
+    """The checkpoint's model with its weights, on `cfg.device`; `cfg.data`/`cfg.model` become the
+    checkpoint's settings with the command line's on top."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
     run = checkpoint["ganlab_config"]
     data_cfg = merge_settings(run["data"], cfg.get("data"), "data")
@@ -73,10 +74,37 @@ def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
         )
     model.check_checkpoint(checkpoint)
     model.load_state_dict(checkpoint["state_dict"])
-    device = _device(cfg.get("device", "auto"))
-    model.to(device)
+    return model.to(_device(cfg.get("device", "auto"))), checkpoint
 
-    datamodule = hydra.utils.instantiate(data_cfg)
+
+def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
+    task = cfg.get("task", "metrics")
+    if task not in ("metrics", "interpolate", "latent_shift"):
+        raise GanlabError(f"task={task!r} is not known: use metrics, interpolate or latent_shift")
+    if cfg.real_split not in ("train", "test"):
+        raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
+    model, checkpoint = load_generator(cfg)
+    out = Path(cfg.paths.output_dir)
+    if task == "interpolate":
+        options = cfg.interpolate
+        path = latent.interpolate(model, out, options.pairs, options.steps, options.method, options.seed)
+        log.info("interpolation grid: %s", path)
+        return {"task": task, "files": [str(path)]}
+    if task == "latent_shift":
+        options = cfg.latent_shift
+        paths = latent.latent_shift(
+            model, out, list(options.means), options.std, options.samples, options.seed
+        )
+        log.info("latent shift grids: %s", ", ".join(str(p) for p in paths))
+        return {"task": task, "files": [str(p) for p in paths]}
+    return _score_generator(cfg, model, checkpoint, out)
+
+
+def _score_generator(
+    cfg: DictConfig, model: nn.Module, checkpoint: dict[str, Any], out: Path
+) -> dict[str, Any]:
+    """`metrics.num_samples` generated images against the real split: metrics.json, samples.png, PNGs."""
+    datamodule = hydra.utils.instantiate(cfg.data)
     if cfg.real_split == "test":
         if not datamodule.has_test_split():
             raise GanlabError(f"{datamodule.name} has no test split: use real_split=train")
@@ -84,14 +112,13 @@ def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
     real = datamodule.real_images()
 
     num_samples, batch_size, seed = cfg.metrics.num_samples, cfg.metrics.batch_size, cfg.metrics.seed
-    extractor, scores = _scores(cfg, device)
+    extractor, scores = _scores(cfg, model.device)
     count = min(num_samples, len(real))
     cache = real_stats_path(
         cfg.metrics.cache_dir, datamodule.name, datamodule.cache_key(), extractor, count, seed
     )
     add_real(scores, real, count, seed, batch_size, cache)
 
-    out = Path(cfg.paths.output_dir)
     image_dir = out / "images" if cfg.save_images else None
     grid: list[torch.Tensor] = []
     batches = generated_batches(model, num_samples, batch_size, seed)
@@ -105,7 +132,7 @@ def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
 
     source = {
         "ckpt_path": str(Path(cfg.ckpt_path).resolve()),
-        "model": model_cfg.get("_target_"),
+        "model": cfg.model.get("_target_"),
         "epoch": checkpoint.get("epoch"),
         "global_step": checkpoint.get("global_step"),
         "real": f"{datamodule.name} {cfg.real_split} split, {count} of {len(real)} images "
