@@ -79,10 +79,11 @@ def compose_config(name: str, overrides: list[str], root: Path, run_dir: Path, c
 def make_cfg(tmp_path: Path, dataset_cache: Path) -> Callable[..., DictConfig]:
     """Compose conf/train.yaml as `python train.py` would, with TINY settings and a run dir in tmp_path."""
 
-    def make(*overrides: str, run_dir: Path | None = None) -> DictConfig:
-        return compose_config(
-            "train", [*TINY, *overrides], tmp_path, run_dir or tmp_path / "run", dataset_cache
-        )
+    def make(*overrides: str, run_dir: Path | None = None, drop: tuple[str, ...] = ()) -> DictConfig:
+        """`drop`: TINY settings a model lacks (e.g. model.d_width for the AAE)."""
+        tiny = [o for o in TINY if o.split("=")[0] not in drop]
+        run_dir = run_dir or tmp_path / "run"
+        return compose_config("train", [*tiny, *overrides], tmp_path, run_dir, dataset_cache)
 
     yield make
     GlobalHydra.instance().clear()

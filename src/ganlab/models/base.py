@@ -128,7 +128,20 @@ class GANModule(L.LightningModule):
         # When G steps too, its forward is kept and reused there (as in pytorch/examples' dcgan).
         with torch.set_grad_enabled(g_steps):
             fake = self.generate(z, labels)
+        self.adversarial_step(real, fake, labels, opt_d, opt_g if g_steps else None)
+        if g_steps:
+            self.update_ema()
 
+    def adversarial_step(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        labels: torch.Tensor | None,
+        opt_d: Any,
+        opt_g: Any | None,
+    ) -> None:
+        """One D step on `real` vs `fake` (detached), then, given `opt_g`, one step of whatever made `fake`
+        (G in a GAN, the encoder in an AAE) towards D calling it real. Logs D's and G's losses."""
         self.toggle_optimizer(opt_d)
         real_out = self.discriminate(real, labels)
         fake_out = self.discriminate(fake.detach(), labels)
@@ -139,7 +152,7 @@ class GANModule(L.LightningModule):
         self.untoggle_optimizer(opt_d)
 
         with torch.no_grad():
-            decision = self.loss.decision  # the output at which D calls an image real
+            decision = self.loss.decision  # the output at which D calls an input real
             right = (real_out > decision).float().mean() + (fake_out < decision).float().mean()
             logged = {
                 "train/d_loss": d_loss,
@@ -152,15 +165,18 @@ class GANModule(L.LightningModule):
             self.log_dict(logged)
         self.log("d_loss", d_loss, prog_bar=True, logger=False)
 
-        if g_steps:
+        if opt_g is not None:
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(self.discriminate(fake, labels))
             self._step(opt_g, g_loss)
             self.untoggle_optimizer(opt_g)
-            if self.ema is not None and self.global_step >= self.hparams.ema_start:
-                self.ema.update_parameters(self.generator)  # the first update copies G
             self.log("train/g_loss", g_loss)
             self.log("g_loss", g_loss, prog_bar=True, logger=False)
+
+    def update_ema(self) -> None:
+        """Fold G's new weights into its EMA (the first update copies G), from `ema_start` on."""
+        if self.ema is not None and self.global_step >= self.hparams.ema_start:
+            self.ema.update_parameters(self.generator)
 
     def on_fit_start(self) -> None:
         if self.loss.penalises_gradients and any(
@@ -194,16 +210,19 @@ class GANModule(L.LightningModule):
         # Freed at once: the other network's step must not see (or keep in memory) these gradients.
         optimizer.zero_grad(set_to_none=True)
 
-    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+    def make_optimizer(self, params: Any, lr: float) -> torch.optim.Optimizer:
         hp = self.hparams
-        lr_d, lr_g = hp.lr_d or hp.lr, hp.lr_g or hp.lr
+        if hp.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, betas=(hp.beta1, hp.beta2))
 
-        def make(params: Any, lr: float) -> torch.optim.Optimizer:
-            if hp.optimizer == "rmsprop":
-                return torch.optim.RMSprop(params, lr=lr)
-            return torch.optim.Adam(params, lr=lr, betas=(hp.beta1, hp.beta2))
-
-        return [make(self.discriminator.parameters(), lr_d), make(self.generator.parameters(), lr_g)]
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        """[D's, G's]; `lr_d`/`lr_g` where given, else `lr`."""
+        hp = self.hparams
+        return [
+            self.make_optimizer(self.discriminator.parameters(), hp.lr_d or hp.lr),
+            self.make_optimizer(self.generator.parameters(), hp.lr_g or hp.lr),
+        ]
 
     # --- checkpoints ---------------------------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

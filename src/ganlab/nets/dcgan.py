@@ -100,7 +100,7 @@ def _norm(kind: str, channels: int) -> list[nn.Module]:
 
 
 class DCGANDiscriminator(nn.Module):
-    """image -> one logit per image (no sigmoid: the loss applies it).
+    """image -> one logit per image (no sigmoid: the loss applies it), or `out_features` per image.
 
     `norm`: batch (Radford et al.), layer (for WGAN-GP) or none; `spectral_norm` wraps every conv in
     Miyato et al.'s spectral normalisation (torch.nn.utils.parametrizations)."""
@@ -114,6 +114,7 @@ class DCGANDiscriminator(nn.Module):
         dropout: float = 0.0,
         norm: str = "batch",
         spectral_norm: bool = False,
+        out_features: int = 1,
     ) -> None:
         super().__init__()
         base, n = stages_for(image_size)
@@ -128,7 +129,9 @@ class DCGANDiscriminator(nn.Module):
         for i in range(n - 1):
             in_ch, out_ch = width * 2**i, width * 2 ** (i + 1)
             layers += [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False), *_norm(norm, out_ch), *act()]
-        layers += [nn.Conv2d(width * 2 ** (n - 1), 1, base, 1, 0, bias=False), nn.Flatten(0)]
+        # One logit per image; an encoder (out_features = latent size) keeps a vector per image.
+        head = nn.Conv2d(width * 2 ** (n - 1), out_features, base, 1, 0, bias=out_features > 1)
+        layers += [head, nn.Flatten(0) if out_features == 1 else nn.Flatten(1)]
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
         if spectral_norm:
@@ -138,3 +141,32 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.main(images)
+
+
+class DCGANEncoder(DCGANDiscriminator):
+    """image -> latent code (B, latent_dim): the discriminator's conv stack with a latent-sized head."""
+
+    def __init__(
+        self,
+        latent_dim: int,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        leaky_slope: float = 0.2,
+    ) -> None:
+        super().__init__(channels, image_size, width, leaky_slope, out_features=latent_dim)
+
+
+class LatentDiscriminator(nn.Module):
+    """latent code -> one logit: the AAE's discriminator between encoded codes and prior samples."""
+
+    def __init__(self, latent_dim: int, hidden: int = 512, leaky_slope: float = 0.2) -> None:
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.Linear(latent_dim, hidden), nn.LeakyReLU(leaky_slope, True),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(leaky_slope, True),
+            nn.Linear(hidden, 1), nn.Flatten(0),
+        )  # fmt: skip
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.main(z)
