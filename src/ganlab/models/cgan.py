@@ -7,28 +7,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlab.models.base import GANModule
+from ganlab.models.dcgan import DCGAN
 from ganlab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator
 from ganlab.utils.errors import GanlabError
 
 
-class CGAN(GANModule):
+class CGAN(DCGAN):
+    """DCGAN's options, plus the number of classes, G's label embedding size and D's conditioning."""
+
     def __init__(
         self,
         num_classes: int | None,
-        image_size: int = 28,
-        channels: int = 1,
-        latent_dim: int = 100,
         embed_dim: int = 50,
         conditioning: str = "concat",
-        g_width: int = 64,
-        d_width: int = 64,
-        leaky_slope: float = 0.2,
-        d_dropout: float = 0.0,
-        upsample: str = "transposed",
-        g_dense_first: bool = False,
-        d_norm: str = "batch",
-        spectral_norm: bool = False,
         grid_columns: int = 10,
         **kwargs: Any,
     ) -> None:
@@ -37,7 +28,7 @@ class CGAN(GANModule):
                 "model=cgan needs the number of classes: use a labelled dataset (mnist, fashion_mnist, "
                 "mnist_mini) or data=image_folder data.labels=true data.num_classes=<number of sub-folders>"
             )
-        super().__init__(latent_dim=latent_dim, **kwargs)
+        super().__init__(**kwargs)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams
