@@ -15,8 +15,10 @@ ROOTS = {"celeba": "celeba/Datasets"}
 
 
 def test_the_recipes_are_there() -> None:
-    assert {"anime_dcgan", "anime_dcgan_dense_rmsprop", "celeba_dcgan", "mnist_dcgan", "fashion_mnist_dcgan",
-            "fashion_mnist_cgan", "anime_aae"} <= set(EXPERIMENTS)  # fmt: skip
+    assert {
+        "anime_dcgan", "anime_dcgan_dense_rmsprop", "anime_aae", "celeba_dcgan", "mnist_dcgan",
+        "fashion_mnist_dcgan", "fashion_mnist_cgan", "fashion_mnist_dae", "pokemon_dae",
+    } <= set(EXPERIMENTS)  # fmt: skip
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -28,7 +30,7 @@ def test_experiment_trains_one_batch(
         f"experiment={name}", f"paths.data_dir={SHARED_DATA}", "trainer.limit_train_batches=1",
         f"metrics.inception_weights={inception_weights}", f"metrics.classifier={classifier_file}",
         "metrics.num_samples=8", "metrics.batch_size=8", "metrics.is_splits=2", "metrics.kid_subsets=2",
-        drop=("model.d_width",) if "aae" in name else (),
+        drop=("model.d_width",) if name.endswith(("_aae", "_dae")) else (),
     )  # fmt: skip
     if cfg.data.name in ROOTS:
         cfg.data.root = str(shared(ROOTS[cfg.data.name]))

@@ -22,9 +22,10 @@ from torchvision.utils import save_image
 from ganlab import latent
 from ganlab.data import ImageFolderDataModule, sources
 from ganlab.metrics import GenerativeScores, make_extractor
-from ganlab.metrics.evaluation import add_real, describe, generated_batches, real_stats_path
+from ganlab.metrics.evaluation import add_real, describe, generated_batches, real_stats_path, to_uint8
 from ganlab.utils.checkpoints import load_checkpoint
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.modes import eval_mode
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +80,8 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
 
 def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
     task = cfg.get("task", "metrics")
-    if task not in ("metrics", "interpolate", "latent_shift"):
-        raise GanlabError(f"task={task!r} is not known: use metrics, interpolate or latent_shift")
+    if task not in ("metrics", "interpolate", "latent_shift", "denoise"):
+        raise GanlabError(f"task={task!r} is not known: use metrics, interpolate, latent_shift or denoise")
     if cfg.real_split not in ("train", "test"):
         raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
     model, checkpoint = load_generator(cfg)
@@ -97,7 +98,38 @@ def _evaluate_checkpoint(cfg: DictConfig) -> dict[str, Any]:
         )
         log.info("latent shift grids: %s", ", ".join(str(p) for p in paths))
         return {"task": task, "files": [str(p) for p in paths]}
+    if task == "denoise":
+        return _denoise_folder(cfg, model, out)
     return _score_generator(cfg, model, checkpoint, out)
+
+
+def _denoise_folder(cfg: DictConfig, model: nn.Module, out: Path) -> dict[str, Any]:
+    """`task=denoise input_dir=<folder>`: each image through a denoising model, saved under `denoised/`
+    with its own relative name (as PNG), at the model's resolution."""
+    if not hasattr(model, "denoise"):
+        raise GanlabError(f"task=denoise needs a denoising model (model=dae), not {type(model).__name__}")
+    if not cfg.get("input_dir"):
+        raise GanlabError("task=denoise needs input_dir=<a folder of images>")
+    root = Path(cfg.input_dir).expanduser()
+    files = _image_files(root, "input_dir")
+    hp = model.hparams
+    images, kept, skipped = sources.decode_images(files, hp.image_size, hp.channels)
+    if skipped:
+        log.warning(
+            "input_dir: skipped %d unreadable file(s): %s", len(skipped), ", ".join(map(str, skipped[:10]))
+        )
+    written = []
+    with eval_mode(model), torch.no_grad():
+        for start in range(0, len(images), cfg.metrics.batch_size):
+            batch = torch.from_numpy(images[start : start + cfg.metrics.batch_size]).to(model.device)
+            cleaned = to_uint8(model.denoise(batch.float() / 127.5 - 1)).cpu().numpy()
+            for i, image in zip(kept[start : start + len(batch)], cleaned, strict=True):
+                path = (out / "denoised" / files[i].relative_to(root)).with_suffix(".png")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)).save(path)
+                written.append(str(path))
+    log.info("%d denoised images in %s", len(written), out / "denoised")
+    return {"task": "denoise", "files": written}
 
 
 def _score_generator(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,7 +35,6 @@ class AAE(GANModule):
     ) -> None:
         super().__init__(latent_dim=latent_dim, **kwargs)
         self.encoder = DCGANEncoder(latent_dim, channels, image_size, e_width, leaky_slope)
-        self.register_buffer("fixed_real", torch.empty(0), persistent=False)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams
@@ -79,20 +77,11 @@ class AAE(GANModule):
             self.make_optimizer(autoencoder, hp.lr_ae or hp.lr),
         ]
 
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if datamodule is not None and hasattr(datamodule, "real_images"):
-            images = datamodule.real_images()  # spread over the set (some are sorted by class)
-            index = np.linspace(0, len(images) - 1, self.hparams.num_reconstructions).astype(int)
-            real = torch.from_numpy(np.asarray(images[index]))
-            self.fixed_real = real.float().div(127.5).sub(1.0).to(self.device)
-
     @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Decoded prior samples (fixed noise), and real inputs in odd rows above their reconstructions."""
         grids = super().sample_grids()
-        if len(self.fixed_real):
+        if hasattr(self, "fixed_real"):
             per_row = 8
             real = self.fixed_real[: len(self.fixed_real) // per_row * per_row]
             recon = self.reconstruct(real)

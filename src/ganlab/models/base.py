@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -20,7 +21,68 @@ from ganlab.utils.errors import GanlabError
 from ganlab.utils.rng import collect_rng_states, set_rng_states
 
 
-class GANModule(L.LightningModule):
+class GanlabModule(L.LightningModule):
+    """What every ganlab image model shares: checkpoints that know their model (and refuse another's),
+    RNG state for exact resumes, weights-only warm starts, and a fixed batch of real images for grids."""
+
+    fixed_real: torch.Tensor
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
+        checkpoint["rng_states"] = collect_rng_states()
+        checkpoint["ganlab_model"] = type(self).__name__
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.check_checkpoint(checkpoint)
+        if "rng_states" in checkpoint:
+            set_rng_states(checkpoint["rng_states"])
+
+    def load_weights(self, checkpoint: dict[str, Any]) -> None:
+        """Warm start (`init_from`): the networks' weights only; optimizers, counters and RNG start afresh.
+        An EMA the checkpoint lacks starts as a copy of G."""
+        self.check_checkpoint(checkpoint)
+        missing, unexpected = self.load_state_dict(checkpoint["state_dict"], strict=False)
+        if [k for k in missing + unexpected if not k.startswith("ema.")]:
+            raise GanlabError(
+                f"the checkpoint's weights do not fit this model (missing {missing[:3]}, unexpected "
+                f"{unexpected[:3]}): use the same model settings"
+            )
+
+    def check_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Refuse, in one line, a checkpoint of another model or of other network sizes."""
+        written_by = checkpoint.get("ganlab_model")
+        if written_by is not None and written_by != type(self).__name__:
+            raise GanlabError(
+                f"the checkpoint holds a {written_by} model but this run builds {type(self).__name__}: "
+                f"choose the matching model=... or another checkpoint"
+            )
+        own = self.state_dict()
+        for key, value in checkpoint.get("state_dict", {}).items():
+            if key in own and own[key].shape != value.shape:
+                saved = checkpoint.get("hyper_parameters", {})
+                differ = [
+                    f"{k}={saved[k]} (now {v})"
+                    for k, v in self.hparams.items()
+                    if k in saved and saved[k] != v
+                ]
+                raise GanlabError(
+                    f"the checkpoint's {key} has shape {tuple(value.shape)}, this model's "
+                    f"{tuple(own[key].shape)}; it was trained with {', '.join(differ) or 'other settings'}: "
+                    "use the same settings to resume"
+                )
+
+    def on_fit_start(self) -> None:
+        """Keep `hparams.num_reconstructions` real images, spread over the set, for reconstruction grids."""
+        count = self.hparams.get("num_reconstructions", 0)
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if count and datamodule is not None and hasattr(datamodule, "real_images"):
+            images = datamodule.real_images()  # some sets are sorted by class: take them evenly spaced
+            index = np.linspace(0, len(images) - 1, count).astype(int)
+            real = torch.from_numpy(np.asarray(images[index])).float().div(127.5).sub(1.0)
+            self.register_buffer("fixed_real", real.to(self.device), persistent=False)
+
+
+class GANModule(GanlabModule):
     """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step."""
 
     generator: nn.Module
@@ -179,6 +241,7 @@ class GANModule(L.LightningModule):
             self.ema.update_parameters(self.generator)
 
     def on_fit_start(self) -> None:
+        super().on_fit_start()
         if self.loss.penalises_gradients and any(
             isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
         ):
@@ -223,51 +286,6 @@ class GANModule(L.LightningModule):
             self.make_optimizer(self.discriminator.parameters(), hp.lr_d or hp.lr),
             self.make_optimizer(self.generator.parameters(), hp.lr_g or hp.lr),
         ]
-
-    # --- checkpoints ---------------------------------------------------------------------------------
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
-        checkpoint["rng_states"] = collect_rng_states()
-        checkpoint["ganlab_model"] = type(self).__name__
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.check_checkpoint(checkpoint)
-        if "rng_states" in checkpoint:
-            set_rng_states(checkpoint["rng_states"])
-
-    def load_weights(self, checkpoint: dict[str, Any]) -> None:
-        """Warm start (`init_from`): the networks' weights only; optimizers, counters and RNG start afresh.
-        An EMA the checkpoint lacks starts as a copy of G."""
-        self.check_checkpoint(checkpoint)
-        missing, unexpected = self.load_state_dict(checkpoint["state_dict"], strict=False)
-        if [k for k in missing + unexpected if not k.startswith("ema.")]:
-            raise GanlabError(
-                f"the checkpoint's weights do not fit this model (missing {missing[:3]}, unexpected "
-                f"{unexpected[:3]}): use the same model settings"
-            )
-
-    def check_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse, in one line, a checkpoint of another model or of other network sizes."""
-        written_by = checkpoint.get("ganlab_model")
-        if written_by is not None and written_by != type(self).__name__:
-            raise GanlabError(
-                f"the checkpoint holds a {written_by} model but this run builds {type(self).__name__}: "
-                f"choose the matching model=... or another checkpoint"
-            )
-        own = self.state_dict()
-        for key, value in checkpoint.get("state_dict", {}).items():
-            if key in own and own[key].shape != value.shape:
-                saved = checkpoint.get("hyper_parameters", {})
-                differ = [
-                    f"{k}={saved[k]} (now {v})"
-                    for k, v in self.hparams.items()
-                    if k in saved and saved[k] != v
-                ]
-                raise GanlabError(
-                    f"the checkpoint's {key} has shape {tuple(value.shape)}, this model's "
-                    f"{tuple(own[key].shape)}; it was trained with {', '.join(differ) or 'other settings'}: "
-                    "use the same settings to resume"
-                )
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

@@ -1,0 +1,110 @@
+"""Denoising autoencoder: gaussian noise on the input, the clean image as the target."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from ganlab.models.base import GanlabModule
+from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator
+
+
+class DAE(GanlabModule):
+    """Encoder and decoder trained to undo `noise_factor` gaussian noise (in [0, 1] pixel units, as in the
+    Keras tutorials: 0.25 is a standard deviation of a quarter of the pixel range).
+
+    It also generates, for `evaluate.py`: a diagonal gaussian fitted to each epoch's codes is its prior
+    (ex-post density estimation, Ghosh et al. 2020), since nothing pushes its codes towards N(0, I)."""
+
+    def __init__(
+        self,
+        image_size: int = 28,
+        channels: int = 1,
+        latent_dim: int = 32,
+        g_width: int = 64,
+        e_width: int = 64,
+        leaky_slope: float = 0.2,
+        upsample: str = "transposed",
+        noise_factor: float = 0.25,
+        lr: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        num_reconstructions: int = 32,
+        num_fixed_samples: int = 64,
+        fixed_noise_seed: int = 1234,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.encoder = DCGANEncoder(latent_dim, channels, image_size, e_width, leaky_slope)
+        self.generator = DCGANGenerator(latent_dim, channels, image_size, g_width, upsample)
+        self.register_buffer("code_mean", torch.zeros(latent_dim))
+        self.register_buffer("code_std", torch.ones(latent_dim))
+        self.register_buffer(
+            "fixed_z",
+            torch.randn(
+                num_fixed_samples, latent_dim, generator=torch.Generator().manual_seed(fixed_noise_seed)
+            ),
+        )
+        self._code_sums: list[torch.Tensor] = []
+
+    def add_noise(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = (
+            torch.randn(images.shape, generator=generator).to(images)
+            if generator
+            else torch.randn_like(images)
+        )
+        return (images + 2 * self.hparams.noise_factor * noise).clamp(-1, 1)  # [-1, 1] is twice [0, 1]
+
+    def denoise(self, images: torch.Tensor) -> torch.Tensor:
+        return self.generator(self.encoder(images))
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        images, _ = batch
+        codes = self.encoder(self.add_noise(images))
+        loss = F.mse_loss(self.generator(codes), images)
+        self._code_sums.append(torch.stack([codes.detach().sum(0), (codes.detach() ** 2).sum(0),
+                                            torch.full_like(codes[0], len(codes))]))  # fmt: skip
+        self.log("train/recon_loss", loss, prog_bar=True)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        """The codes' mean and standard deviation over the epoch become the sampling prior."""
+        if self._code_sums:
+            total, squares, count = torch.stack(self._code_sums).sum(0)
+            self.code_mean = total / count
+            self.code_std = (squares / count - self.code_mean**2).clamp_min(1e-8).sqrt()
+            self._code_sums.clear()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        hp = self.hparams
+        return torch.optim.Adam(self.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
+
+    # --- generation, for grids and evaluate.py ------------------------------------------------------------
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        noise = torch.randn(n, self.hparams.latent_dim, generator=generator)
+        return self.code_mean.cpu() + self.code_std.cpu() * noise
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> None:
+        return None
+
+    def generate(self, z: torch.Tensor, labels: Any = None) -> torch.Tensor:
+        return self.generator(z)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.generate(self.sample_latent(n, generator).to(self.device))
+
+    @torch.no_grad()
+    def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """Rows of noisy inputs, their denoised outputs and the clean images; and decoded prior samples."""
+        z = self.code_mean + self.code_std * self.fixed_z
+        grids = {"samples": (self.generate(z), 8)}
+        if hasattr(self, "fixed_real"):
+            per_row = 8
+            clean = self.fixed_real[: len(self.fixed_real) // per_row * per_row]
+            noisy = self.add_noise(clean, torch.Generator().manual_seed(self.hparams.fixed_noise_seed))
+            rows = [x.view(-1, per_row, *clean.shape[1:]) for x in (noisy, self.denoise(noisy), clean)]
+            grids["denoising"] = (torch.stack(rows, 1).reshape(-1, *clean.shape[1:]), per_row)
+        return grids
