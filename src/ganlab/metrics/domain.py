@@ -31,6 +31,7 @@ class DomainFeatures(nn.Module):
         self.net.eval().requires_grad_(False)
         self.test_acc = saved.get("test_acc")
         self.num_features = saved["hparams"].get("feature_dim", 128)
+        self.num_classes = saved["hparams"].get("num_classes", 10)
 
     def train(self, mode: bool = True) -> DomainFeatures:
         return super().train(False)  # always in eval mode: BatchNorm statistics and dropout stay fixed

@@ -25,13 +25,20 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def generated_batches(model: nn.Module, count: int, batch_size: int, seed: int) -> Iterator[torch.Tensor]:
+def generated_batches(
+    model: nn.Module, count: int, batch_size: int, seed: int, label: int | None = None
+) -> Iterator[torch.Tensor]:
     """`count` samples as uint8 batches, G in eval mode, from noise of its own seed (the global RNG and the
-    module's train/eval mode are left as they were)."""
+    module's train/eval mode are left as they were); all of class `label` when given (conditional models)."""
     generator = torch.Generator().manual_seed(seed)
     with eval_mode(model):
         for start in range(0, count, batch_size):
-            yield to_uint8(model.sample(min(batch_size, count - start), generator=generator))
+            n = min(batch_size, count - start)
+            if label is None:
+                yield to_uint8(model.sample(n, generator=generator))
+            else:
+                labels = torch.full((n,), label, dtype=torch.long, device=model.device)
+                yield to_uint8(model.sample(n, generator=generator, labels=labels))
 
 
 def real_subset(total: int, count: int, seed: int) -> np.ndarray:

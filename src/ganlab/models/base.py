@@ -170,10 +170,14 @@ class GANModule(GanlabModule):
         return None
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n images in [-1, 1] from the prior; with a (CPU) `generator`, the global RNG is left alone."""
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """n images in [-1, 1] from the prior, of the classes `labels` (conditional models; drawn by
+        `sample_labels` when None); with a (CPU) `generator`, the global RNG is left alone."""
         z = self.sample_latent(n, generator=generator).to(self.device)
-        labels = self.sample_labels(n, generator=generator)
+        if labels is None:
+            labels = self.sample_labels(n, generator=generator)
         return self.generate(z, None if labels is None else labels.to(self.device))
 
     @torch.no_grad()
