@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import itertools
+import math
 from pathlib import Path
 
+import hydra
 import lightning as L
+import pytest
 import torch
 from PIL import Image
 from test_model import fit
+from torch.nn import functional as F
 
-from ganlab.evaluate import evaluate
+from ganlab.evaluate import evaluate, load_generator
+from ganlab.metrics.evaluation import real_subset
 from ganlab.models import AAE
 from ganlab.train import train
 
@@ -55,9 +60,19 @@ def test_train_grids_and_evaluate(make_cfg, make_eval_cfg, classifier_file: Path
         8 * 30 + 2,
         4 * 30 + 2,
     )  # 2 pairs of rows
-    results = evaluate(make_eval_cfg(
+    cfg = make_eval_cfg(
         f"ckpt_path={tmp_path / 'aae' / 'checkpoints' / 'last.ckpt'}", "metrics=domain",
         f"metrics.classifier={classifier_file}", "metrics.num_samples=32", "metrics.batch_size=16",
         "metrics.is_splits=2", "metrics.kid_subsets=2",
-    ))  # fmt: skip
+    )  # fmt: skip
+    results = evaluate(cfg)
     assert results["source"]["model"] == "ganlab.models.AAE" and results["fid"]["value"] > 0
+    # The reconstruction error of the 32 scored real images, recomputed here in one batch.
+    model, _ = load_generator(cfg)
+    real = hydra.utils.instantiate(cfg.data).real_images()
+    clean = torch.from_numpy(real[real_subset(len(real), 32, cfg.metrics.seed)]).float() / 127.5 - 1
+    with torch.no_grad():
+        expected = F.mse_loss(model.eval().reconstruct(clean), clean).item()
+    reconstruction = results["reconstruction"]
+    assert reconstruction["mse"] == pytest.approx(expected, rel=1e-4) and reconstruction["n"] == 32
+    assert reconstruction["psnr_db"] == pytest.approx(10 * math.log10(4 / expected), rel=1e-4)

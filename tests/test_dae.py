@@ -10,9 +10,11 @@ import pytest
 import torch
 from conftest import write_image
 from PIL import Image
+from torch.nn import functional as F
 
 from ganlab.data import MnistMiniDataModule
-from ganlab.evaluate import evaluate
+from ganlab.evaluate import evaluate, load_generator
+from ganlab.metrics.evaluation import real_subset
 from ganlab.models import DAE
 from ganlab.train import train
 from ganlab.utils.errors import GanlabError
@@ -49,11 +51,28 @@ def test_train_grids_evaluate_and_denoise_a_folder(
     grid = Image.open(samples / "denoising_epoch_000.png")
     assert grid.size == (8 * 30 + 2, 6 * 30 + 2)  # 16 images: noisy, denoised and clean rows, twice
     ckpt = tmp_path / "dae" / "checkpoints" / "last.ckpt"
-    results = evaluate(make_eval_cfg(
+    cfg = make_eval_cfg(
         f"ckpt_path={ckpt}", "metrics=domain", f"metrics.classifier={classifier_file}",
         "metrics.num_samples=32", "metrics.batch_size=16", "metrics.is_splits=2", "metrics.kid_subsets=2",
-    ))  # fmt: skip
+    )  # fmt: skip
+    results = evaluate(cfg)
     assert results["source"]["model"] == "ganlab.models.DAE" and results["fid"]["n_fake"] == 32
+    # Denoising error of the 32 scored real images under seeded training noise, and the noisy input's own
+    # error beside it, recomputed here batch by batch.
+    model, _ = load_generator(cfg)
+    model.eval()
+    real = MnistMiniDataModule(cache_dir=tmp_path / "cache").real_images()
+    index = real_subset(len(real), 32, cfg.metrics.seed)
+    noise = torch.Generator().manual_seed(cfg.metrics.seed)
+    errors = {"mse": 0.0, "noisy_input_mse": 0.0}
+    for part in (index[:16], index[16:]):
+        clean = torch.from_numpy(real[part]).float() / 127.5 - 1
+        noisy = model.add_noise(clean, noise)
+        with torch.no_grad():
+            errors["mse"] += F.mse_loss(model.denoise(noisy), clean).item() / 2
+        errors["noisy_input_mse"] += F.mse_loss(noisy, clean).item() / 2
+    for key, value in errors.items():
+        assert results["reconstruction"][key] == pytest.approx(value, rel=1e-4)
 
     for name in ("a.png", "sub/b.jpg"):
         write_image(tmp_path / "noisy" / name, np.random.default_rng(0).integers(0, 256, (28, 28), np.uint8))
