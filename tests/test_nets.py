@@ -8,7 +8,15 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.nets import DCGANDiscriminator, DCGANGenerator, stages_for
+from ganlab.nets import (
+    ConditionalDiscriminator,
+    ConditionalGenerator,
+    DCGANDiscriminator,
+    DCGANEncoder,
+    DCGANGenerator,
+    LatentDiscriminator,
+    stages_for,
+)
 from ganlab.utils.errors import GanlabError
 
 
@@ -25,6 +33,20 @@ def test_shapes_at_every_resolution(size: int, channels: int, upsample: str, den
     assert images.shape == (2, channels, size, size)
     assert images.abs().max() <= 1  # tanh output, the range the data is normalised to
     assert d(images).shape == (2,)
+
+
+@pytest.mark.parametrize(("size", "channels"), list(itertools.product([28, 32, 64, 128], [1, 3])))
+def test_conditional_and_autoencoder_shapes_at_every_resolution(size: int, channels: int) -> None:
+    labels = torch.tensor([0, 4])
+    g = ConditionalGenerator(12, num_classes=5, embed_dim=3, channels=channels, image_size=size, width=4)
+    images = g(torch.randn(2, 12), labels)
+    assert images.shape == (2, channels, size, size)
+    for conditioning in ("concat", "projection"):
+        d = ConditionalDiscriminator(channels, size, 5, conditioning, width=4)
+        assert d(images, labels).shape == (2,)
+    codes = DCGANEncoder(latent_dim=12, channels=channels, image_size=size, width=4)(images)
+    assert codes.shape == (2, 12)  # what the AAE's and DAE's decoder (a DCGAN generator) takes back
+    assert LatentDiscriminator(12, hidden=8)(codes).shape == (2,)
 
 
 def test_radford_layout_at_64px() -> None:
