@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ganlab.models.divergence import check_finite_loss, check_finite_weights
 from ganlab.models.losses import make_loss
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.rng import collect_rng_states, set_rng_states
@@ -28,6 +29,8 @@ class GanlabModule(L.LightningModule):
     fixed_real: torch.Tensor
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Refused before a byte is written: a checkpoint with non-finite weights is never the "last" one.
+        check_finite_weights(self, checkpoint["state_dict"])
         # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
         checkpoint["rng_states"] = collect_rng_states()
         checkpoint["ganlab_model"] = type(self).__name__
@@ -214,7 +217,7 @@ class GANModule(GanlabModule):
         real_target, fake_target = self._d_targets(real_out)
         d_loss = self.loss.d_loss(real_out, fake_out, real_target, fake_target)
         penalty = self.loss.penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
-        self._step(opt_d, d_loss if penalty is None else d_loss + penalty)
+        self._step(opt_d, d_loss if penalty is None else d_loss + penalty, "train/d_loss")
         self.untoggle_optimizer(opt_d)
 
         with torch.no_grad():
@@ -234,7 +237,7 @@ class GANModule(GanlabModule):
         if opt_g is not None:
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(self.discriminate(fake, labels))
-            self._step(opt_g, g_loss)
+            self._step(opt_g, g_loss, "train/g_loss")
             self.untoggle_optimizer(opt_g)
             self.log("train/g_loss", g_loss)
             self.log("g_loss", g_loss, prog_bar=True, logger=False)
@@ -263,7 +266,8 @@ class GANModule(GanlabModule):
             fake = fake + self.hparams.label_noise * torch.rand_like(logits)
         return real, fake
 
-    def _step(self, optimizer: Any, loss: torch.Tensor) -> None:
+    def _step(self, optimizer: Any, loss: torch.Tensor, name: str) -> None:
+        check_finite_loss(self, name, loss)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if self.hparams.grad_clip_val:

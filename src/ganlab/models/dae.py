@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from ganlab.models.base import GanlabModule
+from ganlab.models.divergence import check_finite_loss
 from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator
 
 
@@ -64,6 +65,7 @@ class DAE(GanlabModule):
         images, _ = batch
         codes = self.encoder(self.add_noise(images))
         loss = F.mse_loss(self.generator(codes), images)
+        check_finite_loss(self, "train/recon_loss", loss)
         self._code_sums.append(torch.stack([codes.detach().sum(0), (codes.detach() ** 2).sum(0),
                                             torch.full_like(codes[0], len(codes))]))  # fmt: skip
         self.log("train/recon_loss", loss, prog_bar=True)

@@ -7,3 +7,7 @@ class GanlabError(Exception):
 
 class DatasetNotFoundError(GanlabError, FileNotFoundError):
     """The dataset folder or files are missing."""
+
+
+class DivergedError(GanlabError):
+    """Training produced a non-finite loss or non-finite weights; the run stops before saving them."""
