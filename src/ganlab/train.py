@@ -11,9 +11,9 @@ import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
-from ganlab.callbacks import RunConfig
+from ganlab.callbacks import RunConfig, RunResults
 from ganlab.utils.checkpoints import load_checkpoint
-from ganlab.utils.errors import GanlabError
+from ganlab.utils.errors import DivergedError, GanlabError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
 
@@ -21,7 +21,26 @@ log = logging.getLogger(__name__)
 
 
 def train(cfg: DictConfig) -> float | None:
-    """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged."""
+    """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged.
+    However the run ends, its directory gets results.json saying how (completed, diverged, failed,
+    interrupted) and what it reached."""
+    results = RunResults(cfg)
+    try:
+        value = _fit(cfg, results)
+    except DivergedError as err:
+        results.write("diverged", err)
+        raise
+    except Exception as err:
+        results.write("failed", err)
+        raise
+    except BaseException as err:  # Ctrl+C (Lightning turns it into SystemExit), a pre-emption signal
+        results.write("interrupted", err)
+        raise
+    results.write("completed", value=value)
+    return value
+
+
+def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path, init_from = cfg.get("ckpt_path"), cfg.get("init_from")
@@ -44,7 +63,7 @@ def train(cfg: DictConfig) -> float | None:
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
-    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg)]
+    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results]
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 

@@ -11,7 +11,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from ganlab.data import sources
 from ganlab.utils.errors import DatasetNotFoundError, GanlabError
+from ganlab.utils.files import atomic_open, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ class ImageDataModule(L.LightningDataModule):
             _atomic_save(paths["labels.npy"], labels.astype(np.int64))
         meta = {"count": len(images), "shape": list(images.shape[1:]), **meta}
         # Written last: its presence marks a complete cache.
-        _atomic_write(paths["json"], json.dumps(meta, indent=1, default=str))
+        atomic_write_text(paths["json"], json.dumps(meta, indent=1, default=str))
         log.info("cached %d %s images at %s", len(images), self.name, paths["images.npy"])
 
     def setup(self, stage: str | None = None) -> None:
@@ -382,12 +382,5 @@ def _file_signature(path: Path) -> dict[str, Any]:
 
 def _atomic_save(path: Path, array: np.ndarray) -> None:
     """np.save to a temporary file then rename, so a killed run never leaves half an array behind."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".npy", delete=False) as tmp:
-        np.save(tmp, array)
-    os.replace(tmp.name, path)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as tmp:
-        tmp.write(text)
-    os.replace(tmp.name, path)
+    with atomic_open(path, "wb") as f:
+        np.save(f, array)

@@ -1,0 +1,112 @@
+"""`results.json` in every run directory: how the run ended and what it reached, for people and tools."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig
+
+from ganlab.utils.files import atomic_write_text
+
+RESULTS_FILE = "results.json"
+# Which way is better, for the logged values that have one: "best" values and sweep tables use it. The
+# adversarial losses have none worth ranking runs by, except as the sweep table's last resort (g_loss).
+METRIC_MODES = {
+    "val/fid": "min",
+    "val/kid": "min",
+    "val/is": "max",
+    "test/acc": "max",
+    "train/g_loss": "min",
+    "train/recon_loss": "min",
+    "train/loss": "min",
+    "train/acc": "max",
+}
+# What a run logs for people and tools, as opposed to progress-bar copies (`d_loss`).
+LOGGED_PREFIXES = ("train/", "val/", "test/")
+
+
+class RunResults(L.Callback):
+    """Tracks a run from the start of `train()`: epochs, steps, the best value of each metric with a
+    direction (checked at every epoch end, after the metrics callback), and writes `results.json` however
+    the run ends (`write`). Rank 0 only writes."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        super().__init__()
+        self.run_dir = Path(cfg.paths.output_dir)
+        self.optimized_metric = cfg.get("optimized_metric")
+        self.started = time.time()
+        hydra = HydraConfig.get() if HydraConfig.initialized() else None
+        self.overrides = list(hydra.overrides.task) if hydra else []
+        self.job_num = hydra.job.get("num") if hydra else None
+        self.trainer: L.Trainer | None = None
+        self.best: dict[str, dict[str, float]] = {}
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.trainer = trainer
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        for name, value in _logged(trainer).items():
+            mode = METRIC_MODES.get(name)
+            if mode is None or name.startswith("train/") or not math.isfinite(value):
+                continue  # per-step training values are noisy: only their final value is kept
+            best = self.best.get(name)
+            if best is None or (value < best["value"] if mode == "min" else value > best["value"]):
+                self.best[name] = {"value": value, "epoch": trainer.current_epoch}
+
+    @rank_zero_only
+    def write(self, status: str, error: BaseException | None = None, value: float | None = None) -> Path:
+        """status: completed | diverged | failed | interrupted; `value`: what train() returned."""
+        trainer = self.trainer
+        results: dict[str, Any] = {
+            "status": status,
+            "error": None if error is None else _one_line(error),
+            "overrides": self.overrides,
+            "job_num": self.job_num,
+            "optimized_metric": self.optimized_metric,
+            "value": value,
+            "epochs": trainer.current_epoch if trainer else 0,
+            "global_step": trainer.global_step if trainer else 0,
+            "wall_time_s": round(time.time() - self.started, 3),
+            "started_at": datetime.fromtimestamp(self.started).isoformat(timespec="seconds"),
+            "ended_at": datetime.now().isoformat(timespec="seconds"),
+            "final": _logged(trainer) if trainer else {},
+            "best": self.best,
+            "checkpoints": _checkpoints(trainer, self.run_dir),
+        }
+        path = self.run_dir / RESULTS_FILE
+        atomic_write_text(path, json.dumps(results, indent=2, default=str))
+        return path
+
+
+def _logged(trainer: L.Trainer) -> dict[str, float]:
+    return {
+        name: float(value)
+        for name, value in trainer.callback_metrics.items()
+        if name.startswith(LOGGED_PREFIXES) and isinstance(value, torch.Tensor) and value.numel() == 1
+    }
+
+
+def _checkpoints(trainer: L.Trainer | None, run_dir: Path) -> dict[str, Any]:
+    """What is on disk now (a diverged run keeps its earlier checkpoints), and the best by the monitor."""
+    found = sorted(str(p) for p in (run_dir / "checkpoints").glob("*.ckpt"))
+    last = run_dir / "checkpoints" / "last.ckpt"
+    best = None
+    if trainer is not None:
+        monitored = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint) and c.monitor]
+        best = next((c.best_model_path for c in monitored if c.best_model_path), None)
+    return {"last": str(last) if last.is_file() else None, "best": best, "all": found}
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if type(error).__module__.startswith("ganlab") else f"{type(error).__name__}: {text}"
