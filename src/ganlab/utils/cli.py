@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.utils.errors import GanlabError
@@ -21,15 +26,65 @@ def _run_dirname(num: Any, overrides: str) -> str:
     return f"{num}_{safe}" if safe else str(num)
 
 
+def unique_dir(path: str) -> str:
+    """`path`, or `path_2`, `path_3`, ... : the first that this process could create itself, so two runs
+    started in the same second never share a folder (creating a folder is atomic; checking is not)."""
+    for attempt in range(1, 10_000):
+        candidate = path if attempt == 1 else f"{path}_{attempt}"
+        try:
+            Path(candidate).mkdir(parents=True)
+        except FileExistsError:
+            continue
+        return candidate
+    raise GanlabError(f"'{path}' and 9,999 numbered variants exist already: clean up {Path(path).parent}")
+
+
+def job_gpu(num: Any) -> str:
+    """CUDA_VISIBLE_DEVICES for sweep job `num` when jobs run side by side: one of the GPUs the launcher
+    made visible, round robin (empty, so the CPU, when there are none)."""
+    visible = [d.strip() for d in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    return visible[int(num) % len(visible)] if visible else ""
+
+
+def gpu_count() -> int:
+    """GPUs on this machine (for the local launcher, which hands them out to its jobs)."""
+    import torch  # only when the launcher config is resolved: keeps `--help` fast
+
+    return torch.cuda.device_count()
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("run_dirname", _run_dirname, replace=True)
+    OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
+    # Cached: the folder is made once per config, and submitit jobs get the launcher's answer.
+    OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("job_gpu", job_gpu, replace=True)
+    OmegaConf.register_new_resolver("gpu_count", gpu_count, use_cache=True, replace=True)
 
 
-def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T:
-    """Run `task(cfg)`; a GanlabError (missing dataset, bad option, wrong checkpoint) ends the program with
-    its one-line message instead of a traceback."""
+def is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T | float:
+    """Run `task(cfg)`. A single run ends a GanlabError (missing dataset, bad option, divergence) with its
+    one-line message instead of a traceback. In a multirun every job runs to its own end: a job's error is
+    logged and the sweep goes on (the job's results.json says what happened); the job returns NaN, which
+    sweepers such as Optuna record as a failed trial."""
     try:
         return task(cfg)
     except GanlabError as err:
-        log.error("%s", err)
-        raise SystemExit(f"error: {err}") from None
+        if not is_multirun():
+            log.error("%s", err)
+            raise SystemExit(f"error: {err}") from None
+        log.error("job %s stopped: %s", HydraConfig.get().job.num, err)
+    except Exception:
+        if not is_multirun():
+            raise
+        log.exception("job %s failed", HydraConfig.get().job.num)
+    return math.nan
+
+
+# On import, not only from the entry points: a sweep job that submitit unpickles in another process imports
+# this module (through run_task) but never runs train.py's module code.
+register_resolvers()
