@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -65,9 +69,9 @@ def compose_config(name: str, overrides: list[str], root: Path, run_dir: Path, c
             name,
             return_hydra_config=True,
             overrides=[
-                f"paths.root_dir={root}",
-                f"paths.output_dir={run_dir}",
-                f"paths.cache_dir={cache}",
+                f"paths.root_dir='{root}'",
+                f"paths.output_dir='{run_dir}'",
+                f"paths.cache_dir='{cache}'",
                 *overrides,
             ],
         )
@@ -155,3 +159,30 @@ def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
         net(torch.randint(0, 256, (6, 3, 64, 64), dtype=torch.uint8))
     torch.save(net.state_dict(), folder / "random-inception.pth")
     return folder / "random-inception.pth"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the project root's commands and configs (the package itself is installed): where a test runs
+    a README command exactly as a user types it, outputs and caches landing inside the copy."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    for name in ("train.py", "evaluate.py"):
+        shutil.copy2(PROJECT / name, copy / name)
+    shutil.copytree(PROJECT / "conf", copy / "conf")
+    return copy
+
+
+def run_command(command: str, cwd: Path, *budget: str, env: dict | None = None, timeout: int = 600):
+    """`command` as typed (e.g. "python train.py -m model.lr=1e-4,2e-4") plus only `budget` overrides, run
+    in `cwd` with this interpreter."""
+    args = shlex.split(command)
+    assert args[0] == "python", command
+    return subprocess.run(
+        [sys.executable, *args[1:], *budget],
+        cwd=cwd,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from conftest import PROJECT, shared
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -131,46 +130,6 @@ TINY_CLI = [
     "callbacks.progress_bar=null",
     "callbacks.model_summary=null",
 ]
-
-
-def test_multirun_sweep_makes_one_run_directory_each(tmp_path: Path) -> None:
-    sweep = tmp_path / "sweep"
-    result = run_train(
-        "-m", "model.lr=1e-4,2e-4", "model.beta1=0.3,0.5", *TINY_CLI, f"hydra.sweep.dir={sweep}", cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = sorted(p for p in sweep.iterdir() if p.is_dir())
-    assert [p.name.split("_")[0] for p in runs] == ["0", "1", "2", "3"]
-    assert all("model.beta1=" in p.name for p in runs)  # readable names side by side in TensorBoard
-    seen = set()
-    for run in runs:
-        assert list((run / "tensorboard").glob("events.out.tfevents.*")), run
-        assert (run / "checkpoints" / "last.ckpt").is_file() and (run / ".hydra" / "config.yaml").is_file()
-        hparams = load(run / "checkpoints" / "last.ckpt")["hyper_parameters"]
-        seen.add((hparams["lr"], hparams["beta1"]))
-    assert seen == {(1e-4, 0.3), (1e-4, 0.5), (2e-4, 0.3), (2e-4, 0.5)}
-
-
-def test_optuna_search_minimises_the_fid(tmp_path: Path, classifier_file: Path) -> None:
-    sweep = tmp_path / "optuna"
-    result = run_train(
-        "hparams_search=dcgan_optuna", "hydra.sweeper.n_trials=3", "hydra.sweeper.sampler.n_startup_trials=2",
-        "metrics=domain", f"metrics.classifier={classifier_file}", "metrics.num_samples=32",
-        "metrics.batch_size=16", "metrics.is_splits=2", "metrics.kid_subsets=2",
-        *TINY_CLI, f"hydra.sweep.dir={sweep}", cwd=tmp_path,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    fids, lrs = [], set()
-    for run in sorted(p for p in sweep.iterdir() if p.is_dir()):
-        events = EventAccumulator(str(run / "tensorboard"))
-        events.Reload()
-        fids.append(min(e.value for e in events.Scalars("val/fid")))
-        lrs.add(load(run / "checkpoints" / "last.ckpt")["hyper_parameters"]["lr_g"])
-    assert len(fids) == 3 and len(lrs) == 3  # three trials, each with its own sampled settings
-    found = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
-    assert found["best_value"] == pytest.approx(min(fids))  # Optuna saw each trial's best FID
-    # data.batch_size=8 on the command line pins that search parameter; the other four were searched
-    assert set(found["best_params"]) == {"model.lr_g", "model.lr_d", "model.beta1", "model.label_smoothing"}
 
 
 def test_missing_dataset_is_one_clear_line(tmp_path: Path) -> None:
