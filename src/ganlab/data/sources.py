@@ -75,11 +75,14 @@ def list_images(root: Path) -> list[Path]:
 def load_image(path: Path, image_size: int, channels: int, crop_size: int | None = None) -> np.ndarray:
     """Decode one file to (channels, image_size, image_size) uint8.
 
-    Transparent pixels are composited on white (Pokemon artwork would otherwise turn black), an optional
-    centred `crop_size` square is cut first (CelebA faces), then the largest centred square is resized.
+    Every common mode decodes to what a viewer shows: EXIF-rotated photos are turned upright, 16-bit
+    grayscale is scaled to 8 bits (not clipped), palette and CMYK become RGB, transparent pixels are
+    composited on white (Pokemon artwork would otherwise turn black). An optional centred `crop_size`
+    square is cut first (CelebA faces), then the largest centred square is resized.
     """
     with Image.open(path) as image:
         image.load()
+        image = _eight_bit(ImageOps.exif_transpose(image))
         if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
             rgba = image.convert("RGBA")
             image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
@@ -92,6 +95,16 @@ def load_image(path: Path, image_size: int, channels: int, crop_size: int | None
     image = ImageOps.fit(image, (image_size, image_size), method=Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.uint8)
     return array[None] if channels == 1 else array.transpose(2, 0, 1)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit integer grayscale ("I;16", "I") scaled to "L": PIL's own conversion clips at 255,
+    which turns a 16-bit scan almost white. 16-bit RGB PNGs already open as 8-bit "RGB"."""
+    if not image.mode.startswith("I"):
+        return image
+    pixels = np.asarray(image).astype(np.float64)
+    full_scale = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
+    return Image.fromarray(np.round(pixels * (255.0 / full_scale)).clip(0, 255).astype(np.uint8), "L")
 
 
 def decode_images(
