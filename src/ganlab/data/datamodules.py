@@ -19,14 +19,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ganlab.data import sources
+from ganlab.data import cache, sources
+from ganlab.data.sampler import ResumableRandomSampler
 from ganlab.utils.errors import DatasetNotFoundError, GanlabError
-from ganlab.utils.files import atomic_open, atomic_write_text
 
 log = logging.getLogger(__name__)
 
 # Bump when decoding changes, so stale caches are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 class ArrayImageDataset(Dataset):
@@ -73,6 +73,7 @@ class ImageDataModule(L.LightningDataModule):
         self.pin_memory = pin_memory
         self.num_classes = num_classes
         self.train_set: ArrayImageDataset | None = None
+        self._resume: tuple[int, int, dict[str, Any] | None] | None = None
         self.class_names: list[str] = []
 
     # --- what a subclass provides -------------------------------------------------------------------
@@ -97,32 +98,27 @@ class ImageDataModule(L.LightningDataModule):
         return f"{self.name}-{self.image_size}px-{self.channels}ch-{digest}"
 
     def cache_paths(self) -> dict[str, Path]:
-        key = self.cache_key()
-        return {part: self.cache_dir / f"{key}.{part}" for part in ("images.npy", "labels.npy", "json")}
+        return cache.cache_paths(self.cache_dir, self.cache_key())
 
     def prepare_data(self) -> None:
         paths = self.cache_paths()
-        if paths["json"].exists():
+        if cache.read_meta(paths) is not None:
             return
         images, labels, meta = self.decode()
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_save(paths["images.npy"], images)
-        if labels is not None:
-            _atomic_save(paths["labels.npy"], labels.astype(np.int64))
-        meta = {"count": len(images), "shape": list(images.shape[1:]), **meta}
-        # Written last: its presence marks a complete cache.
-        atomic_write_text(paths["json"], json.dumps(meta, indent=1, default=str))
+        cache.write_cache(paths, images, None if labels is None else labels.astype(np.int64), meta)
         log.info("cached %d %s images at %s", len(images), self.name, paths["images.npy"])
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is not None:
             return
         paths = self.cache_paths()
-        if not paths["json"].exists():  # setup() without prepare_data(), e.g. from a notebook
+        meta = cache.read_meta(paths)
+        if meta is None:  # setup() without prepare_data(), e.g. from a notebook, or a damaged cache
             self.prepare_data()
-        meta = json.loads(paths["json"].read_text())
+            meta = cache.read_meta(paths)
+            assert meta is not None, "a cache just written reads back"
         images = np.load(paths["images.npy"], mmap_mode="r")
-        labels = np.load(paths["labels.npy"]) if paths["labels.npy"].exists() else None
+        labels = np.load(paths["labels.npy"]) if "labels.npy" in meta["files"] else None
         self.class_names = meta.get("class_names", [])
         if skipped := meta.get("skipped"):  # every run says so, not only the one that built the cache
             named = ", ".join(skipped[:10]) + (f" and {len(skipped) - 10} more" if len(skipped) > 10 else "")
@@ -143,15 +139,25 @@ class ImageDataModule(L.LightningDataModule):
                 f"{self.name}: {len(self.train_set)} images is fewer than data.batch_size={self.batch_size}; "
                 "lower data.batch_size or add images"
             )
+        sampler = ResumableRandomSampler(len(self.train_set))
+        if self._resume is not None:
+            seed, batches_done, rng_states = self._resume
+            sampler.resume(seed, batches_done * self.batch_size, rng_states)
+            self._resume = None
         return DataLoader(
             self.train_set,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=sampler,
             drop_last=True,  # a last batch of 1 breaks BatchNorm
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
         )
+
+    def resume_mid_epoch(self, seed: int, batches_done: int, rng_states: dict[str, Any] | None) -> None:
+        """The next training loader starts the epoch whose permutation `seed` drew, after `batches_done`
+        batches, and applies the checkpoint's `rng_states` then (LastCheckpoint's exact mid-epoch resume)."""
+        self._resume = (seed, batches_done, rng_states)
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """uint8 [0, 255] -> float [-1, 1] on the device (4x less to copy), with optional random h-flip."""
@@ -378,9 +384,3 @@ class ImageFolderDataModule(ImageDataModule):
 def _file_signature(path: Path) -> dict[str, Any]:
     stat = path.stat()
     return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    """np.save to a temporary file then rename, so a killed run never leaves half an array behind."""
-    with atomic_open(path, "wb") as f:
-        np.save(f, array)

@@ -8,8 +8,8 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
 
+from ganlab.callbacks.last_checkpoint import LastCheckpoint
 from ganlab.utils.errors import DivergedError
 
 
@@ -30,8 +30,10 @@ def check_finite_loss(module: L.LightningModule, name: str, loss: torch.Tensor) 
     if trainer.world_size > 1:
         finite = trainer.strategy.reduce_boolean_decision(finite, all=True)
     if not finite:
-        saver = trainer.checkpoint_callback
-        last = saver.last_model_path if isinstance(saver, ModelCheckpoint) else ""
+        saved = [
+            c.path for c in trainer.checkpoint_callbacks if isinstance(c, LastCheckpoint) and c.path.is_file()
+        ]
+        last = str(saved[0]) if saved else ""
         raise DivergedError(
             f"diverged at step {module.global_step} (epoch {module.current_epoch}): {name} is "
             f"{loss.item()}; {divergence_hint(module.hparams)}; last good checkpoint: "

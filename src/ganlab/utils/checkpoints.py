@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.plugins import TorchCheckpointIO
 
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.files import atomic_open
 
 
 def load_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict[str, Any]:
@@ -27,3 +29,21 @@ def load_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict[
             f"{option} '{path}' holds no ganlab run config: pass a checkpoint written by ganlab's train.py"
         )
     return checkpoint
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's torch.save checkpoints, written to a temporary file beside the target and renamed over
+    it: a run killed during a save (kill -9, out of memory, pre-emption) leaves the previous `last.ckpt`
+    whole, never half of a new one."""
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any | None = None
+    ) -> None:
+        if "://" in str(path):  # remote storage (s3://...): fsspec's own writes
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
