@@ -11,3 +11,7 @@ class DatasetNotFoundError(GanlabError, FileNotFoundError):
 
 class DivergedError(GanlabError):
     """Training produced a non-finite loss or non-finite weights; the run stops before saving them."""
+
+
+class RunDirInUseError(GanlabError):
+    """The run directory belongs to another run; nothing may be written there, not even results.json."""

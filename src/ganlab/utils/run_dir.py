@@ -1,0 +1,134 @@
+"""A run directory belongs to one run: checked (and claimed) before any training, so nothing is clobbered.
+
+Two runs pointed at one `hydra.run.dir` would otherwise mix their checkpoints (`last.ckpt`, `last-v1.ckpt`),
+configs, sample grids and TensorBoard events. A run writes `.ganlab_run` (who, where, since when) into its
+directory; a later run that finds it, or an earlier run's checkpoints, is refused in one line (and writes
+nothing there),
+unless it resumes from that directory's own checkpoint (`ckpt_path=<dir>/checkpoints/last.ckpt`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from lightning.pytorch.plugins.environments import SLURMEnvironment
+from lightning.pytorch.utilities import rank_zero_only
+from omegaconf import DictConfig
+
+from ganlab.utils.errors import GanlabError, RunDirInUseError
+
+MARKER = ".ganlab_run"
+
+
+def check_writable(folders: Iterable[tuple[str, str | os.PathLike]]) -> None:
+    """Each (setting, folder): created if missing and written to once, or one line naming both."""
+    for setting, folder in folders:
+        path = Path(folder)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):
+                pass
+        except OSError as err:
+            raise GanlabError(
+                f"cannot write to '{path}' ({err.strerror or type(err).__name__}): point {setting} at a "
+                "writable folder (or fix its permissions / free space)"
+            ) from None
+
+
+def check_unused(run_dir: Path, ckpt_path: str | None) -> None:
+    """Refuse a directory another run has used, unless this run resumes from that directory's checkpoint
+    (and that run is not still going)."""
+    marker = run_dir / MARKER
+    used = marker.exists() or any(run_dir.glob("checkpoints/*.ckpt"))
+    if not used:
+        return
+    owner = _read(marker)
+    if owner and _alive(owner):
+        raise RunDirInUseError(
+            f"run directory '{run_dir}' belongs to a run still going (pid {owner['pid']} on {owner['host']}, "
+            f"since {owner['started']}): wait for it, or pass a new hydra.run.dir"
+        )
+    resuming_here = ckpt_path is not None and run_dir.resolve() in Path(ckpt_path).resolve().parents
+    # A SLURM job requeued by Lightning's auto-requeue: Lightning resumes from its hpc_ckpt_N.ckpt here.
+    requeued = SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt"))
+    if not (resuming_here or requeued):
+        raise RunDirInUseError(
+            f"run directory '{run_dir}' was used by an earlier run: pass a new hydra.run.dir (or none), or "
+            f"resume that run with ckpt_path={run_dir}/checkpoints/last.ckpt"
+        )
+
+
+def claim(run_dir: Path) -> None:
+    """Mark the directory as this process's run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    owner = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    (run_dir / MARKER).write_text(json.dumps(owner))
+
+
+def _read(marker: Path) -> dict | None:
+    try:
+        return json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(owner: dict) -> bool:
+    """The marking process is running on this machine (and is not this one)."""
+    if owner.get("host") != socket.gethostname() or owner.get("pid") == os.getpid():
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except PermissionError:  # someone else's process
+        return True
+    except (OSError, ValueError, KeyError):
+        return False
+    return True
+
+
+def output_folders(cfg: DictConfig) -> list[tuple[str, str]]:
+    """(setting, folder) for every folder a training run writes to."""
+    folders = [("hydra.run.dir", str(cfg.paths.output_dir))]
+    for group, key in (("callbacks", "dirpath"), ("logger", "save_dir")):
+        for name, node in (cfg.get(group) or {}).items():
+            if node and node.get(key):
+                folders.append((f"{group}.{name}.{key}", str(node[key])))
+    if cfg.data.get("cache_dir"):
+        folders.append(("data.cache_dir", str(cfg.data.cache_dir)))
+    return folders
+
+
+def guard(cfg: DictConfig) -> None:
+    """Before any training, on the first process only (DDP's others share its directory): the folders are
+    writable and the run directory is this run's; then claim it."""
+    if rank_zero_only.rank != 0:
+        return
+    run_dir = Path(cfg.paths.output_dir)
+    check_unused(run_dir, cfg.get("ckpt_path"))
+    check_writable(output_folders(cfg))
+    claim(run_dir)
+
+
+class RunDirGuard(Callback):
+    """The same checks for a single `python train.py`, before Hydra writes its .hydra/ configs into the
+    directory (they would overwrite the earlier run's)."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if rank_zero_only.rank != 0:
+            return
+        try:
+            check_writable([("hydra.run.dir", config.hydra.run.dir)])
+            check_unused(Path(config.hydra.run.dir), config.get("ckpt_path"))
+        except GanlabError as err:
+            raise SystemExit(f"error: {err}") from None
