@@ -5,17 +5,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import hydra
 import lightning as L
 import torch
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
-from ganlab.callbacks import RunConfig, RunResults
-from ganlab.utils.checkpoints import load_checkpoint
-from ganlab.utils.errors import DivergedError, GanlabError
+from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
+from ganlab.utils import run_dir
+from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
+from ganlab.utils.errors import DivergedError, GanlabError, RunDirInUseError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
+from ganlab.utils.settings import check_settings, instantiate
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,8 @@ def train(cfg: DictConfig) -> float | None:
     results = RunResults(cfg)
     try:
         value = _fit(cfg, results)
+    except RunDirInUseError:  # the directory and its results.json are another run's
+        raise
     except DivergedError as err:
         results.write("diverged", err)
         raise
@@ -41,6 +44,7 @@ def train(cfg: DictConfig) -> float | None:
 
 
 def _fit(cfg: DictConfig, results: RunResults) -> float | None:
+    check_settings(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path, init_from = cfg.get("ckpt_path"), cfg.get("init_from")
@@ -52,20 +56,26 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
         raise GanlabError(
             f"ckpt_path '{ckpt_path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)"
         )
+    run_dir.guard(cfg)
+    log.info("run directory: %s", cfg.paths.output_dir)
     warm_start = load_checkpoint(init_from, "init_from") if init_from else None
 
     log.info("data: %s", cfg.data._target_)
-    datamodule: L.LightningDataModule = hydra.utils.instantiate(cfg.data)
+    datamodule: L.LightningDataModule = instantiate(cfg.data, "data")
     log.info("model: %s", cfg.model._target_)
-    model: L.LightningModule = hydra.utils.instantiate(cfg.model)
+    model: L.LightningModule = instantiate(cfg.model, "model")
     if warm_start is not None:
         if not hasattr(model, "load_weights"):
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
     callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results]
+    # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far)
+    callbacks.sort(key=lambda callback: isinstance(callback, LastCheckpoint))
     loggers = instantiate_group(cfg.get("logger"))
-    trainer: L.Trainer = hydra.utils.instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
 
     if loggers:
         log_hparams(loggers, run_hparams(cfg, model))

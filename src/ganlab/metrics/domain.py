@@ -32,6 +32,12 @@ class DomainFeatures(nn.Module):
         self.test_acc = saved.get("test_acc")
         self.num_features = saved["hparams"].get("feature_dim", 128)
         self.num_classes = saved["hparams"].get("num_classes", 10)
+        hparams = saved["hparams"]
+        self.input_shape = (
+            hparams.get("channels", 1),
+            hparams.get("image_size", 28),
+            hparams.get("image_size", 28),
+        )
 
     def train(self, mode: bool = True) -> DomainFeatures:
         return super().train(False)  # always in eval mode: BatchNorm statistics and dropout stay fixed
@@ -39,6 +45,13 @@ class DomainFeatures(nn.Module):
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         if images.dtype != torch.uint8:
             raise GanlabError(f"domain features take uint8 images in [0, 255], not {images.dtype}")
+        if tuple(images.shape[1:]) != self.input_shape:
+            channels, size, _ = self.input_shape
+            raise GanlabError(
+                f"the domain classifier {self.path} takes {channels}x{size}x{size} images, not "
+                f"{'x'.join(map(str, images.shape[1:]))}: pass metrics.classifier=<a classifier trained on "
+                "these images> (python train.py model=classifier data=<the dataset> data.image_size=<size>)"
+            )
         x = images.float() / 127.5 - 1  # as in training
         pool = self.net.features(x)
         return {"pool": pool, "logits": self.net.head(pool)}

@@ -15,6 +15,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.quiet import quiet_dependencies
 
 log = logging.getLogger("ganlab")
 T = TypeVar("T")
@@ -71,11 +72,13 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T | float:
     one-line message instead of a traceback. In a multirun every job runs to its own end: a job's error is
     logged and the sweep goes on (the job's results.json says what happened); the job returns NaN, which
     sweepers such as Optuna record as a failed trial."""
+    quiet_dependencies()
     try:
         return task(cfg)
     except GanlabError as err:
-        if not is_multirun():
-            log.error("%s", err)
+        if not is_multirun():  # printed once, by SystemExit (results.json keeps it too)
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise  # the traceback, for debugging ganlab itself
             raise SystemExit(f"error: {err}") from None
         log.error("job %s stopped: %s", HydraConfig.get().job.num, err)
     except Exception:

@@ -1,0 +1,42 @@
+"""A terminal that shows what a user needs: the progress bar, the run directory, warnings that matter.
+
+Dropped: Lightning's advertising tip, accelerator lines that say a CPU run has no GPU/TPU/HPU, and notices
+about what ganlab handles itself (its model summary, weights-only loading, mid-epoch resumes, which
+ganlab's data modules make exact); deprecation noise between dependencies.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+DROPPED_LOG_LINES = (
+    "💡 Tip:",
+    "GPU available: False",
+    "TPU available:",
+    "HPU available:",
+    "Trainer already configured with model summary callbacks",
+    "`weights_only` was not set",
+)
+EMITTERS = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.rank_zero",
+    "lightning.pytorch.trainer.connectors.checkpoint_connector",
+)
+DROPPED_WARNINGS = (
+    r".*isinstance\(treespec, LeafSpec\)",
+    "You're resuming from a checkpoint that ended before the epoch ended",
+)
+
+
+class _DropNoise(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(DROPPED_LOG_LINES)
+
+
+def quiet_dependencies() -> None:
+    for name in EMITTERS:
+        logging.getLogger(name).addFilter(_DropNoise())
+    for message in DROPPED_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(lightning|torch|torchmetrics)\b")

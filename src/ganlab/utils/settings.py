@@ -1,0 +1,141 @@
+"""Every setting checked before any expensive work (decoding, caching, building networks), in one line each.
+
+Types come from the `_target_` classes' own signatures (`lr: float`), so a new model or data module is
+covered by writing its `__init__`; ranges come from RANGES, by setting name, wherever it appears.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import types
+import typing
+from typing import Any, Literal, Union
+
+import hydra
+from hydra.errors import InstantiationException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from ganlab.utils.errors import GanlabError
+
+# name -> (low, high, low_inclusive, what to say); None: unbounded on that side.
+RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
+    "lr": (0, None, False, "a positive learning rate, e.g. 0.0002"),
+    "lr_g": (0, None, False, "a positive learning rate, e.g. 0.0002"),
+    "lr_d": (0, None, False, "a positive learning rate, e.g. 0.0002"),
+    "beta1": (0, 1, True, "a value in [0, 1), e.g. 0.5"),
+    "beta2": (0, 1, True, "a value in [0, 1), e.g. 0.999"),
+    "batch_size": (1, None, True, "a positive whole number, e.g. 64"),
+    "latent_dim": (1, None, True, "a positive whole number, e.g. 100"),
+    "g_width": (1, None, True, "a positive whole number, e.g. 64"),
+    "d_width": (1, None, True, "a positive whole number, e.g. 64"),
+    "image_size": (1, None, True, "a positive whole number of pixels, e.g. 64"),
+    "num_workers": (0, None, True, "0 or more worker processes"),
+    "n_critic": (1, None, True, "1 or more discriminator steps per generator step"),
+    "gp_weight": (0, None, True, "0 or more"),
+    "label_smoothing": (0, 1, True, "a value in [0, 1)"),
+    "noise_factor": (0, 1, True, "a value in [0, 1]"),
+    "ema_decay": (0, 1, True, "a value in [0, 1), e.g. 0.999"),
+    "max_epochs": (-1, None, True, "-1 (no limit) or a number of epochs"),
+    "num_samples": (2, None, True, "2 or more images"),
+}
+_HIGH_INCLUSIVE = {"noise_factor"}
+
+
+def check_settings(cfg: DictConfig, groups: tuple[str, ...] = ("model", "data", "trainer")) -> None:
+    """Resolve the config, then check each group's values against its class's signature and RANGES."""
+    try:
+        for key in cfg:
+            if key != "hydra":  # Hydra's own settings are not the run's (and some resolve only in jobs)
+                node = cfg[key]
+                if isinstance(node, DictConfig | ListConfig):
+                    OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
+    except MissingMandatoryValue as err:
+        what = "folder" if err.full_key.endswith(("root", "dir")) else "value"
+        raise GanlabError(f"{err.full_key} is not set: pass {err.full_key}=<{what}>") from None
+    except OmegaConfBaseException as err:
+        raise GanlabError(f"{err.full_key}: {_first_line(err)}") from None
+    for group in groups:
+        node = cfg.get(group)
+        if isinstance(node, DictConfig) and "_target_" in node:
+            _check_node(group, node)
+
+
+def instantiate(node: DictConfig, setting: str, **kwargs: Any) -> Any:
+    """hydra.utils.instantiate, with what the class refused said in one line naming the setting."""
+    try:
+        return hydra.utils.instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, GanlabError):
+            raise cause from None
+        raise GanlabError(f"{setting}: {_first_line(cause or err)}; check the {setting}.* settings") from None
+
+
+def _check_node(group: str, node: DictConfig) -> None:
+    try:
+        hints = _signature_hints(hydra.utils.get_class(node._target_))
+    except Exception:  # not a class, or not importable: instantiate() says so in one line
+        hints = {}
+    for name, value in node.items():
+        if not isinstance(name, str) or name.startswith("_"):
+            continue
+        setting = f"{group}.{name}"
+        expected = hints.get(name)
+        if expected is not None and not _fits(value, expected):
+            raise GanlabError(
+                f"{setting}={value!r} is not {_describe(expected)}: pass {setting}=<{_describe(expected)}>"
+            )
+        if name in RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+            low, high, low_inclusive, say = RANGES[name]
+            too_low = low is not None and (value < low if low_inclusive else value <= low)
+            too_high = high is not None and (value > high if name in _HIGH_INCLUSIVE else value >= high)
+            if too_low or too_high or math.isnan(value):
+                raise GanlabError(f"{setting}={value} is out of range: pass {say}")
+
+
+def _signature_hints(cls: type) -> dict[str, Any]:
+    """Annotated __init__ parameters of the class and the classes it forwards **kwargs to (its bases)."""
+    hints: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith(("lightning", "torch", "builtins")):
+            continue
+        try:
+            resolved = typing.get_type_hints(init)
+        except Exception:  # an annotation that does not resolve: that class's types go unchecked
+            continue
+        for name in inspect.signature(init).parameters:
+            if name in resolved:
+                hints[name] = resolved[name]
+    return hints
+
+
+def _fits(value: Any, expected: Any) -> bool:
+    origin = typing.get_origin(expected)
+    if origin in (Union, types.UnionType):
+        return any(_fits(value, option) for option in typing.get_args(expected))
+    if origin is Literal:
+        return value in typing.get_args(expected)
+    if expected is type(None):
+        return value is None
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected in (bool, str):
+        return isinstance(value, expected)
+    return True  # paths, lists, nested configs: their own code says what is wrong
+
+
+def _describe(expected: Any) -> str:
+    names = {float: "a number", int: "a whole number", bool: "true or false", str: "a text"}
+    options = [a for a in typing.get_args(expected) if a is not type(None)] or [expected]
+    described = " or ".join(names.get(o, getattr(o, "__name__", str(o))) for o in options)
+    return described + (" or null" if type(None) in typing.get_args(expected) else "")
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
