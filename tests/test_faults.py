@@ -311,3 +311,19 @@ def test_a_slurm_job_requeued_by_lightning_resumes_in_its_directory(project: Pat
     got = weights(project / "job" / "checkpoints" / "last.ckpt")
     for key, value in expected.items():
         assert torch.equal(value, got[key]), key
+
+
+def test_evaluate_refuses_another_image_size_before_decoding_anything(project: Path, tmp_path: Path) -> None:
+    trained = run_train(project, project / "gan", "trainer.max_epochs=1")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    cache = tmp_path / "cache"
+    result = run_command(
+        f"python evaluate.py ckpt_path={project / 'gan' / 'checkpoints' / 'last.ckpt'} +data.image_size=64",
+        project, f"+data.cache_dir='{cache}'",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert error_lines(result.stderr) == [
+        "error: data.image_size=64 does not match the checkpoint's generator, which makes image_size=28: "
+        "drop +data.image_size (the real images are compared at the generator's image_size)"
+    ]
+    assert not cache.exists()  # no image decoded at 64 px
