@@ -13,7 +13,7 @@ from omegaconf import DictConfig
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
-from ganlab.utils.errors import DivergedError, GanlabError, RunDirInUseError
+from ganlab.utils.errors import DivergedError, GanlabError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
 from ganlab.utils.settings import check_settings, instantiate
@@ -25,11 +25,10 @@ def train(cfg: DictConfig) -> float | None:
     """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged.
     However the run ends, its directory gets results.json saying how (completed, diverged, failed,
     interrupted) and what it reached."""
+    run_dir.refuse_if_used(cfg)
     results = RunResults(cfg)
     try:
         value = _fit(cfg, results)
-    except RunDirInUseError:  # the directory and its results.json are another run's
-        raise
     except DivergedError as err:
         results.write("diverged", err)
         raise
@@ -56,7 +55,7 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
         raise GanlabError(
             f"ckpt_path '{ckpt_path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)"
         )
-    run_dir.guard(cfg)
+    run_dir.prepare(cfg)
     log.info("run directory: %s", cfg.paths.output_dir)
     warm_start = load_checkpoint(init_from, "init_from") if init_from else None
 

@@ -109,15 +109,18 @@ def output_folders(cfg: DictConfig) -> list[tuple[str, str]]:
     return folders
 
 
-def guard(cfg: DictConfig) -> None:
-    """Before any training, on the first process only (DDP's others share its directory): the folders are
-    writable and the run directory is this run's; then claim it."""
-    if rank_zero_only.rank != 0:
-        return
-    run_dir = Path(cfg.paths.output_dir)
-    check_unused(run_dir, cfg.get("ckpt_path"))
-    check_writable(output_folders(cfg))
-    claim(run_dir)
+def refuse_if_used(cfg: DictConfig) -> None:
+    """First of all, before anything (even results.json) is written there; on the first process only
+    (DDP's others share its directory)."""
+    if rank_zero_only.rank == 0:
+        check_unused(Path(cfg.paths.output_dir), cfg.get("ckpt_path"))
+
+
+def prepare(cfg: DictConfig) -> None:
+    """Before any training: every output folder is writable; then the run directory is claimed."""
+    if rank_zero_only.rank == 0:
+        check_writable(output_folders(cfg))
+        claim(Path(cfg.paths.output_dir))
 
 
 class RunDirGuard(Callback):
