@@ -3,6 +3,7 @@ and every bad value is one line."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -19,6 +20,7 @@ import torch
 from conftest import TINY, run_command, write_image
 
 from ganlab.data import ImageFolderDataModule, sources
+from ganlab.train import train
 
 TESTS = Path(__file__).resolve().parent
 # 3 epochs of 6 batches; last.ckpt every 2 batches (a GAN batch is 2 optimizer steps) and at epoch ends.
@@ -327,3 +329,27 @@ def test_evaluate_refuses_another_image_size_before_decoding_anything(project: P
         "drop +data.image_size (the real images are compared at the generator's image_size)"
     ]
     assert not cache.exists()  # no image decoded at 64 px
+
+
+class LastSteps(L.Callback):
+    """Notes the global step last.ckpt holds as each batch starts, into `<run>/last_steps.json`."""
+
+    def __init__(self) -> None:
+        self.steps: list[int | None] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        last = Path(trainer.default_root_dir) / "checkpoints" / "last.ckpt"
+        self.steps.append(torch.load(last, weights_only=True)["global_step"] if last.is_file() else None)
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        (Path(trainer.default_root_dir) / "last_steps.json").write_text(json.dumps(self.steps))
+
+
+def test_every_n_minutes_saves_mid_epoch(make_cfg, tmp_path: Path) -> None:
+    """A time interval shorter than a batch: last.ckpt follows every batch (2 optimizer steps each), the
+    epoch's last batch left to the epoch-end save."""
+    budget = ["trainer.max_epochs=2", "trainer.limit_train_batches=4"]
+    recorder = "+callbacks.steps._target_=test_faults.LastSteps"
+    train(make_cfg(*budget, "callbacks.last_checkpoint.every_n_minutes=1e-9", recorder))
+    steps = json.loads((tmp_path / "run" / "last_steps.json").read_text())
+    assert steps == [None, 2, 4, 6, 8, 10, 12, 14]

@@ -56,10 +56,10 @@ class LastCheckpoint(Checkpoint):
         if isinstance(sampler, ResumableRandomSampler) and sampler.seed is not None:
             self._position = {"seed": sampler.seed, "batches_done": batch_idx + 1}
         step, saved = trainer.global_step, self._saved_at
-        due = bool(self.every_n_train_steps and step - saved[0] >= self.every_n_train_steps) or bool(
-            self.every_n_minutes and time.monotonic() - saved[1] >= 60 * self.every_n_minutes
-        )
-        if trainer.strategy.broadcast(due):  # clocks differ across ranks: rank 0 decides
+        due = bool(self.every_n_train_steps and step - saved[0] >= self.every_n_train_steps)
+        if self.every_n_minutes and not due:  # clocks differ across ranks: rank 0 decides
+            due = trainer.strategy.broadcast(time.monotonic() - saved[1] >= 60 * self.every_n_minutes)
+        if due:
             self._save(trainer)
 
     def _save(self, trainer: L.Trainer) -> None:
