@@ -154,6 +154,10 @@ BAD_VALUES = {
     "trainer.max_epochs=-5": "error: trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number "
     "of epochs",
     "model.loss=foo": "error: model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
+    "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are beta1, beta2, channels, "
+    "d_dropout, d_norm, d_width, ema_decay, ema_start, fixed_noise_seed, g_dense_first, g_width, gp_weight, "
+    "grad_clip_algorithm, grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, latent_prior, "
+    "leaky_slope, loss, lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer, spectral_norm, upsample",
 }
 
 

@@ -75,13 +75,18 @@ def instantiate(node: DictConfig, setting: str, **kwargs: Any) -> Any:
 
 def _check_node(group: str, node: DictConfig) -> None:
     try:
-        hints = _signature_hints(hydra.utils.get_class(node._target_))
+        cls = hydra.utils.get_class(node._target_)
     except Exception:  # not a class, or not importable: instantiate() says so in one line
-        hints = {}
+        return
+    hints, known = _signature_hints(cls), _parameters(cls)
     for name, value in node.items():
         if not isinstance(name, str) or name.startswith("_"):
             continue
         setting = f"{group}.{name}"
+        if known and name not in known:  # **kwargs would swallow it: a typo would train without a word
+            raise GanlabError(
+                f"{setting} is not a setting of {cls.__name__}: known are {', '.join(sorted(known))}"
+            )
         expected = hints.get(name)
         if expected is not None and not _fits(value, expected):
             raise GanlabError(
@@ -110,6 +115,23 @@ def _signature_hints(cls: type) -> dict[str, Any]:
             if name in resolved:
                 hints[name] = resolved[name]
     return hints
+
+
+def _parameters(cls: type) -> set[str]:
+    """Every named __init__ parameter of a ganlab class and the ganlab classes it forwards **kwargs to;
+    empty (nothing checked) for other libraries' classes, whose own errors name their keys."""
+    if not cls.__module__.startswith("ganlab"):
+        return set()
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or not klass.__module__.startswith("ganlab"):
+            continue
+        names |= {
+            name for name, p in inspect.signature(init).parameters.items()
+            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }  # fmt: skip
+    return names
 
 
 def _fits(value: Any, expected: Any) -> bool:
