@@ -144,3 +144,12 @@ def require_folder(root: Path, dataset: str, hint: str) -> None:
     """Stop with one line naming the folder and where to get the data."""
     if not root.is_dir():
         raise DatasetNotFoundError(f"{dataset}: folder '{root}' does not exist. {hint}")
+
+
+def image_files(folder: Path, option: str) -> list[Path]:
+    if not folder.is_dir():
+        raise GanlabError(f"{option} '{folder}' is not a folder: pass a folder of png/jpg/webp images")
+    files = list_images(folder)
+    if not files:
+        raise GanlabError(f"{option} '{folder}' holds no png/jpg/webp images")
+    return files

@@ -1,0 +1,95 @@
+"""A conditional model scored class by class: per-class FID/KID, intra-FID, class accuracy."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch import nn
+
+from ganlab.metrics import GenerativeScores
+from ganlab.metrics.domain import DomainFeatures
+from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
+from ganlab.utils.errors import GanlabError
+
+log = logging.getLogger(__name__)
+
+
+def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor: nn.Module) -> dict[str, Any]:
+    """A conditional model, class by class: `num_samples / num_classes` samples of each class against the
+    real images of that class (FID, KID; the mean FID is the intra-FID of Miyato & Koyama, 2018), and how
+    often a domain classifier recognises the class each sample was generated for. (IS is left out: one
+    class's samples are meant to look alike to the classifier, so it says little per class.)"""
+    metrics = cfg.metrics
+    classes = model.hparams.num_classes
+    names = datamodule.class_names or [str(c) for c in range(classes)]
+    real, real_labels = datamodule.real_images(), datamodule.real_labels()
+    per_class = metrics.num_samples // classes
+    judge = class_judge(cfg.conditional.get("classifier"), classes, model.device)
+    results: dict[str, Any] = {}
+    correct = 0
+    for c in range(classes):
+        index = np.flatnonzero(real_labels == c)
+        count = min(per_class, len(index))
+        if count < 2:
+            raise GanlabError(
+                f"class {names[c]!r} has {len(index)} real image(s) in the {cfg.real_split} split, too few "
+                "to score it: pass conditional.per_class=false"
+            )
+        scores = GenerativeScores(
+            extractor, kid_subsets=metrics.kid_subsets, kid_subset_size=metrics.kid_subset_size,
+            seed=metrics.seed,
+        ).to(model.device)  # fmt: skip
+        cache = real_stats_path(
+            metrics.cache_dir, f"{datamodule.name}-class{c}", f"{datamodule.cache_key()}|class {c}",
+            extractor, count, metrics.seed,
+        )  # fmt: skip
+        add_real(scores, np.asarray(real[index]), count, metrics.seed, metrics.batch_size, cache)
+        hits = 0
+        for batch in generated_batches(model, per_class, metrics.batch_size, metrics.seed, label=c):
+            scores.update(batch, real=False)
+            if judge is not None:
+                hits += int((judge(batch)["logits"].argmax(1) == c).sum())
+        value = scores.compute()
+        results[names[c]] = {
+            "fid": value["fid"], "kid": value["kid"], "kid_std": value["kid_std"],
+            "accuracy": hits / per_class if judge is not None else None, "n_real": count, "n_fake": per_class,
+        }  # fmt: skip
+        correct += hits
+        log.info("class %s: %s", names[c], results[names[c]])
+    summary = {
+        "samples_per_class": per_class,
+        "intra_fid": float(np.mean([r["fid"] for r in results.values()])),
+        "class_accuracy": correct / (per_class * classes) if judge is not None else None,
+        "classifier": judge.protocol() if judge is not None else None,
+        "classes": results,
+    }
+    log.info(
+        "intra-FID %.4f, class accuracy %s (%d samples per class)",
+        summary["intra_fid"], summary["class_accuracy"], per_class,
+    )  # fmt: skip
+    return summary
+
+
+def class_judge(path: str | None, classes: int, device: torch.device) -> DomainFeatures | None:
+    """The domain classifier that checks a conditional model's classes; None (with a warning saying how to
+    get one) when there is none."""
+    if not path:
+        return None
+    if not Path(path).is_file():
+        log.warning(
+            "no domain classifier at %s, so no class accuracy: train one with `python train.py "
+            "model=classifier data=<the dataset>` or pass conditional.classifier=<its .pt file>", path
+        )  # fmt: skip
+        return None
+    judge = DomainFeatures(path)
+    if judge.num_classes != classes:
+        raise GanlabError(
+            f"the classifier {path} tells {judge.num_classes} classes and the model generates {classes}: "
+            "pass conditional.classifier=<a classifier of the model's dataset>"
+        )
+    return judge.to(device)

@@ -1,0 +1,66 @@
+"""metrics.json and the images behind it: the scores object a command fills, and what it writes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+from PIL import Image
+from torch import nn
+from torchvision.utils import save_image
+
+from ganlab.metrics import GenerativeScores, make_extractor
+from ganlab.metrics.evaluation import describe
+
+log = logging.getLogger(__name__)
+
+
+def make_scores(cfg: DictConfig, device: torch.device) -> tuple[nn.Module, GenerativeScores]:
+    metrics = cfg.metrics
+    classifier = OmegaConf.select(metrics, "classifier", throw_on_resolution_failure=False)
+    extractor = make_extractor(metrics.kind, metrics.inception_weights, classifier).to(device)
+    scores = GenerativeScores(
+        extractor, is_splits=metrics.is_splits, kid_subsets=metrics.kid_subsets,
+        kid_subset_size=metrics.kid_subset_size, seed=metrics.seed,
+    ).to(device)  # fmt: skip
+    return extractor, scores
+
+
+def save_pngs(batch: torch.Tensor, folder: Path, start: int) -> None:
+    """uint8 (N, C, H, W) -> 000000.png, ...: exactly the pixels that were scored."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(batch.cpu().numpy()):
+        Image.fromarray(image[0] if image.shape[0] == 1 else image.transpose(1, 2, 0)).save(
+            folder / f"{start + i:06d}.png"
+        )
+
+
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(images.float() / 255, path, nrow=int(np.ceil(np.sqrt(len(images)))), padding=2)
+
+
+def write_report(
+    scores: GenerativeScores,
+    source: dict[str, Any],
+    out: Path,
+    image_dir: Path | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    results = {**describe(scores.compute(), scores), **(extra or {})}
+    results["source"] = source
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
+    log.info(
+        "FID %.4f  IS %.4f ± %.4f  KID %.5f ± %.5f  (%d generated vs %d real): %s",
+        results["fid"]["value"], results["is"]["value"], results["is"]["std"], results["kid"]["value"],
+        results["kid"]["std"], results["fid"]["n_fake"], results["fid"]["n_real"], out / "metrics.json",
+    )  # fmt: skip
+    if image_dir is not None:
+        log.info("generated images: %s", image_dir)
+    return results
