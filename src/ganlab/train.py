@@ -11,6 +11,8 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
+from ganlab.models.base import GanlabModule
+from ganlab.models.interface import Exports
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
 from ganlab.utils.errors import DivergedError, GanlabError
@@ -64,7 +66,7 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     log.info("model: %s", cfg.model._target_)
     model: L.LightningModule = instantiate(cfg.model, "model")
     if warm_start is not None:
-        if not hasattr(model, "load_weights"):
+        if not isinstance(model, GanlabModule):
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
@@ -82,7 +84,7 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     has_test_split = getattr(datamodule, "has_test_split", lambda: False)()
     if cfg.get("test") and has_test_split and is_overridden("test_step", model):
         trainer.test(model=model, datamodule=datamodule)
-    if hasattr(model, "export") and (exported := model.export()) is not None:
+    if isinstance(model, Exports) and (exported := model.export()) is not None:
         log.info("exported %s to %s", type(model).__name__, exported)
     log.info("run directory: %s (tensorboard --logdir %s)", cfg.paths.output_dir, cfg.paths.log_dir)
 

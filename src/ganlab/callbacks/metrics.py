@@ -9,6 +9,7 @@ from pathlib import Path
 import lightning as L
 from torch import nn
 
+from ganlab.data.datamodules import ImageDataModule
 from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.modes import due
@@ -77,7 +78,7 @@ class GenerativeMetrics(L.Callback):
         real = datamodule.real_images()
         count = min(self.num_samples, len(real))
         path = None
-        if self.cache_dir is not None and hasattr(datamodule, "cache_key"):
+        if self.cache_dir is not None and isinstance(datamodule, ImageDataModule):
             path = real_stats_path(
                 self.cache_dir, datamodule.name, datamodule.cache_key(), self.extractor, count, self.seed
             )

@@ -8,6 +8,7 @@ import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
+from ganlab.models.interface import GenerativeModel
 from ganlab.utils.modes import due, eval_mode
 
 
@@ -24,7 +25,7 @@ class SampleGrids(L.Callback):
         self.every_n_epochs = every_n_epochs
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not hasattr(pl_module, "sample_grids"):  # e.g. the domain classifier
+        if not isinstance(pl_module, GenerativeModel):  # e.g. the domain classifier
             return
         epoch = trainer.current_epoch
         if not due(trainer, self.every_n_epochs):

@@ -12,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ganlab.metrics.evaluation import real_subset
+from ganlab.models.interface import Denoises
 from ganlab.utils.modes import eval_mode
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def reconstruction_error(cfg: DictConfig, model: nn.Module, real: np.ndarray, co
         for start in range(0, count, batch_size):
             batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]])).to(model.device)
             clean = batch.float() / 127.5 - 1
-            if hasattr(model, "denoise"):
+            if isinstance(model, Denoises):
                 noisy = model.add_noise(clean, noise)
                 totals["noisy_input_mse"] += F.mse_loss(noisy, clean, reduction="sum").item()
                 output = model.denoise(noisy)
@@ -38,7 +39,7 @@ def reconstruction_error(cfg: DictConfig, model: nn.Module, real: np.ndarray, co
             totals["mse"] += F.mse_loss(output, clean, reduction="sum").item()
     pixels = count * int(np.prod(real.shape[1:]))
     result: dict[str, Any] = {"mse": totals["mse"] / pixels, "n": count, "pixels": "[-1, 1]"}
-    if hasattr(model, "denoise"):
+    if isinstance(model, Denoises):
         result["noisy_input_mse"] = totals["noisy_input_mse"] / pixels
         result["noise_factor"] = model.hparams.noise_factor
     result["psnr_db"] = float(10 * np.log10(4 / result["mse"]))  # peak-to-peak 2 in [-1, 1]

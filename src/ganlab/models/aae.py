@@ -10,10 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.models.base import GANModule
+from ganlab.models.interface import Reconstructs, row_grid
 from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator, LatentDiscriminator
 
 
-class AAE(GANModule):
+class AAE(GANModule, Reconstructs):
     """Per batch: a reconstruction step (encoder + decoder, MSE), then the regularisation phase of the base
     machinery on codes: D tells prior samples (real) from encoded codes (fake), then the encoder steps as
     D's generator. `generator` is the decoder: sampling, grids, metrics and EMA use it as in a GAN."""
@@ -81,12 +82,6 @@ class AAE(GANModule):
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Decoded prior samples (fixed noise), and real inputs in odd rows above their reconstructions."""
         grids = super().sample_grids()
-        if hasattr(self, "fixed_real"):
-            per_row = 8
-            real = self.fixed_real[: len(self.fixed_real) // per_row * per_row]
-            recon = self.reconstruct(real)
-            rows = torch.stack(
-                [real.view(-1, per_row, *real.shape[1:]), recon.view(-1, per_row, *real.shape[1:])], 1
-            )
-            grids["reconstructions"] = (rows.reshape(-1, *real.shape[1:]), per_row)
+        if self.fixed_real is not None:
+            grids["reconstructions"] = row_grid([self.fixed_real, self.reconstruct(self.fixed_real)])
         return grids

@@ -16,7 +16,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.divergence import check_finite_loss, check_finite_weights
+from ganlab.models.interface import GenerativeModel
 from ganlab.models.losses import make_loss
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.rng import collect_rng_states, set_rng_states
@@ -26,7 +28,10 @@ class GanlabModule(L.LightningModule):
     """What every ganlab image model shares: checkpoints that know their model (and refuse another's),
     RNG state for exact resumes, weights-only warm starts, and a fixed batch of real images for grids."""
 
-    fixed_real: torch.Tensor
+    def __init__(self) -> None:
+        super().__init__()
+        # Real images for reconstruction grids (on_fit_start); None until then, or without them.
+        self.register_buffer("fixed_real", None, persistent=False)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Refused before a byte is written: a checkpoint with non-finite weights is never the "last" one.
@@ -78,14 +83,14 @@ class GanlabModule(L.LightningModule):
         """Keep `hparams.num_reconstructions` real images, spread over the set, for reconstruction grids."""
         count = self.hparams.get("num_reconstructions", 0)
         datamodule = getattr(self.trainer, "datamodule", None)
-        if count and datamodule is not None and hasattr(datamodule, "real_images"):
+        if count and isinstance(datamodule, ImageDataModule):
             images = datamodule.real_images()  # some sets are sorted by class: take them evenly spaced
             index = np.linspace(0, len(images) - 1, count).astype(int)
             real = torch.from_numpy(np.asarray(images[index])).float().div(127.5).sub(1.0)
-            self.register_buffer("fixed_real", real.to(self.device), persistent=False)
+            self.fixed_real = real.to(self.device)
 
 
-class GANModule(GanlabModule):
+class GANModule(GanlabModule, GenerativeModel):
     """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step."""
 
     generator: nn.Module
@@ -169,23 +174,10 @@ class GANModule(GanlabModule):
         return self.generate(z, labels)
 
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
-        """The classes to generate, for conditional models; None for the others."""
         return None
 
     @torch.no_grad()
-    def sample(
-        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """n images in [-1, 1] from the prior, of the classes `labels` (conditional models; drawn by
-        `sample_labels` when None); with a (CPU) `generator`, the global RNG is left alone."""
-        z = self.sample_latent(n, generator=generator).to(self.device)
-        if labels is None:
-            labels = self.sample_labels(n, generator=generator)
-        return self.generate(z, None if labels is None else labels.to(self.device))
-
-    @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
-        """Images for the sample-grid callback: name -> (images in [-1, 1], images per row)."""
         return {"fixed_noise": (self.generate(self.fixed_z), math.ceil(math.sqrt(len(self.fixed_z))))}
 
     # --- training ------------------------------------------------------------------------------------

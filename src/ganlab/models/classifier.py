@@ -9,10 +9,11 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 
+from ganlab.models.interface import Exports
 from ganlab.nets.classifier import DomainClassifier
 
 
-class Classifier(L.LightningModule):
+class Classifier(L.LightningModule, Exports):
     """Cross-entropy on the training set; test accuracy logged as test/acc; weights exported to `export_path`
     (a plain file: hyper-parameters, state dict, test accuracy) where `metrics=domain` finds them."""
 

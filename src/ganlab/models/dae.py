@@ -9,10 +9,11 @@ import torch.nn.functional as F
 
 from ganlab.models.base import GanlabModule
 from ganlab.models.divergence import check_finite_loss
+from ganlab.models.interface import Denoises, GenerativeModel, row_grid
 from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator
 
 
-class DAE(GanlabModule):
+class DAE(GanlabModule, GenerativeModel, Denoises):
     """Encoder and decoder trained to undo `noise_factor` gaussian noise (in [0, 1] pixel units, as in the
     Keras tutorials: 0.25 is a standard deviation of a quarter of the pixel range).
 
@@ -95,18 +96,12 @@ class DAE(GanlabModule):
         return self.generator(z)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.generate(self.sample_latent(n, generator).to(self.device))
-
-    @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """Rows of noisy inputs, their denoised outputs and the clean images; and decoded prior samples."""
         z = self.code_mean + self.code_std * self.fixed_z
         grids = {"samples": (self.generate(z), 8)}
-        if hasattr(self, "fixed_real"):
-            per_row = 8
-            clean = self.fixed_real[: len(self.fixed_real) // per_row * per_row]
+        if self.fixed_real is not None:
+            clean = self.fixed_real
             noisy = self.add_noise(clean, torch.Generator().manual_seed(self.hparams.fixed_noise_seed))
-            rows = [x.view(-1, per_row, *clean.shape[1:]) for x in (noisy, self.denoise(noisy), clean)]
-            grids["denoising"] = (torch.stack(rows, 1).reshape(-1, *clean.shape[1:]), per_row)
+            grids["denoising"] = row_grid([noisy, self.denoise(noisy), clean])
         return grids

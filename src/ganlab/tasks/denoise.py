@@ -13,6 +13,7 @@ from torch import nn
 
 from ganlab.data import sources
 from ganlab.metrics.evaluation import to_uint8
+from ganlab.models.interface import Denoises
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.modes import eval_mode
@@ -26,7 +27,7 @@ def denoise_folder(
 ) -> dict[str, Any]:
     """`task=denoise input_dir=<folder>`: each image through a denoising model, saved under `denoised/`
     with its own relative name (as PNG), at the model's resolution."""
-    if not hasattr(model, "denoise"):
+    if not isinstance(model, Denoises):
         raise GanlabError(f"task=denoise needs a denoising model (model=dae), not {type(model).__name__}")
     if not cfg.get("input_dir"):
         raise GanlabError("task=denoise needs input_dir=<a folder of images>")

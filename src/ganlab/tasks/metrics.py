@@ -15,6 +15,7 @@ from ganlab.metrics.classes import score_classes
 from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
 from ganlab.metrics.reconstruction import reconstruction_error
 from ganlab.metrics.report import make_scores, save_grid, save_pngs, write_report
+from ganlab.models.interface import Denoises, Reconstructs
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
 
@@ -60,7 +61,7 @@ def score_generator(
         "generated": f"{num_samples} samples, noise seed {seed}",
     }  # fmt: skip
     extra = {}
-    if hasattr(model, "reconstruct") or hasattr(model, "denoise"):
+    if isinstance(model, (Reconstructs, Denoises)):
         extra["reconstruction"] = reconstruction_error(cfg, model, real, count)
         source["reconstructed"] = f"the same {count} real images"
     if getattr(model.hparams, "num_classes", None) and cfg.conditional.per_class:

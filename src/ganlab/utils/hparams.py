@@ -33,9 +33,9 @@ def run_hparams(cfg: DictConfig, model: L.LightningModule) -> dict[str, Any]:
     }
     params["seed"] = cfg.get("seed")
     params["params/total"] = sum(p.numel() for p in model.parameters())
-    for name in ("generator", "discriminator"):
-        if hasattr(model, name):
-            params[f"params/{name}"] = sum(p.numel() for p in getattr(model, name).parameters())
+    for name, child in model.named_children():
+        if name in ("generator", "discriminator"):
+            params[f"params/{name}"] = sum(p.numel() for p in child.parameters())
     return params
 
 

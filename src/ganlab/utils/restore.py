@@ -10,6 +10,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
+from ganlab.models.interface import GenerativeModel
 from ganlab.utils.checkpoints import load_checkpoint
 from ganlab.utils.errors import GanlabError
 
@@ -38,7 +39,7 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
         cfg.data, cfg.model = data_cfg, model_cfg
 
     model: nn.Module = hydra.utils.instantiate(model_cfg)
-    if not hasattr(model, "sample"):
+    if not isinstance(model, GenerativeModel):
         raise GanlabError(
             f"the checkpoint holds a {type(model).__name__}, which does not generate images: "
             "pass the checkpoint of a generative model"

@@ -1,0 +1,77 @@
+"""What callers may rely on, declared once: the generative interface and the capabilities a model has.
+
+Sample grids, metrics, evaluate.py's tasks and the latent tools call these methods and check a model's
+capabilities with `isinstance` against these classes, never by probing for attributes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import torch
+
+
+class GenerativeModel(ABC):
+    """Draws images in [-1, 1] from a prior: latents, optional class labels, the generator."""
+
+    device: torch.device
+
+    @abstractmethod
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n latent vectors from the prior (on the CPU when a CPU `generator` is given)."""
+
+    @abstractmethod
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """The classes to generate, for conditional models; None for the others."""
+
+    @abstractmethod
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Images for latents `z` (and `labels`, conditional models)."""
+
+    @abstractmethod
+    def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """Images for the sample-grid callback: name -> (images in [-1, 1], images per row)."""
+
+    @torch.no_grad()
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """n images from the prior, of the classes `labels` (conditional models; drawn by `sample_labels`
+        when None); with a (CPU) `generator`, the global RNG is left alone."""
+        z = self.sample_latent(n, generator=generator).to(self.device)
+        if labels is None:
+            labels = self.sample_labels(n, generator=generator)
+        return self.generate(z, None if labels is None else labels.to(self.device))
+
+
+class Reconstructs(ABC):
+    """An autoencoder: images back through its code (scored by evaluate's reconstruction error)."""
+
+    @abstractmethod
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+class Denoises(ABC):
+    """A denoising model: its training noise, and the clean images it recovers (`task=denoise`)."""
+
+    @abstractmethod
+    def add_noise(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor: ...
+
+    @abstractmethod
+    def denoise(self, images: torch.Tensor) -> torch.Tensor: ...
+
+
+class Exports(ABC):
+    """Writes a file for other tools at the end of training (the domain classifier for metrics=domain)."""
+
+    @abstractmethod
+    def export(self, path: str | Path | None = None) -> Path | None: ...
+
+
+def row_grid(rows: list[torch.Tensor], per_row: int = 8) -> tuple[torch.Tensor, int]:
+    """Image sets of equal size shown row by row in turn (inputs above their reconstructions, ...): the
+    first `per_row` of each set, then the next `per_row` of each, ...; the sets are cut to whole rows."""
+    count = len(rows[0]) // per_row * per_row
+    stacked = torch.stack([images[:count].view(-1, per_row, *images.shape[1:]) for images in rows], 1)
+    return stacked.reshape(-1, *rows[0].shape[1:]), per_row
