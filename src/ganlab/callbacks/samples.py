@@ -9,7 +9,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
 from ganlab.models.interface import GenerativeModel
-from ganlab.utils.modes import due, eval_mode
+from ganlab.utils.lightning_private import batches_stepped
+from ganlab.utils.modes import epoch_is_due, eval_mode
 
 
 class SampleGrids(L.Callback):
@@ -28,15 +29,14 @@ class SampleGrids(L.Callback):
         if not isinstance(pl_module, GenerativeModel):  # e.g. the domain classifier
             return
         epoch = trainer.current_epoch
-        if not due(trainer, self.every_n_epochs):
+        if not epoch_is_due(trainer, self.every_n_epochs):
             return
         if not trainer.is_global_zero:  # sampling has no collective ops: other ranks need not wait for it
             return
         with eval_mode(pl_module):
             grids = pl_module.sample_grids()
         self.dirpath.mkdir(parents=True, exist_ok=True)
-        # The x-axis Lightning uses for logged scalars, so pictures line up with the loss curves.
-        step = trainer.fit_loop.epoch_loop._batches_that_stepped
+        step = batches_stepped(trainer)  # pictures line up with the loss curves
         for name, (images, nrow) in grids.items():
             grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
             save_image(grid, self.dirpath / f"{name}_epoch_{epoch:03d}.png")

@@ -6,11 +6,12 @@ from collections.abc import Iterable
 from typing import Any
 
 import lightning as L
-from lightning.fabric.utilities.logger import _flatten_dict, _sanitize_params
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 from torch.utils.tensorboard.summary import hparams
+
+from ganlab.utils.lightning_private import event_writer, flat_params
 
 # The scalars the HPARAMS tab shows per run (their latest value), once they exist.
 HPARAM_METRICS = (
@@ -51,7 +52,6 @@ def log_hparams(
     for logger in loggers:
         logger.log_hyperparams(params)  # hparams.yaml, and whatever non-TensorBoard loggers do with them
         if isinstance(logger, TensorBoardLogger) and logger.experiment is not None:
-            flat = _sanitize_params(_flatten_dict(params))
-            writer = logger.experiment._get_file_writer()
-            for summary in hparams(flat, dict.fromkeys(metrics, 0.0)):
+            writer = event_writer(logger)
+            for summary in hparams(flat_params(params), dict.fromkeys(metrics, 0.0)):
                 writer.add_summary(summary)
