@@ -26,9 +26,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.data import ImageFolderDataModule
-from ganlab.data.cache import file_digest
 from ganlab.models import DCGAN
 from ganlab.models.divergence import check_finite_loss
+from ganlab.utils.files import file_digest
 
 
 def plain_loop(model: DCGAN, batches: list[torch.Tensor]) -> float:
@@ -125,7 +125,9 @@ def bench_data(image_dir: Path, batch_size: int) -> None:
         epoch = time.perf_counter() - start
         cached = count / epoch
         start = time.perf_counter()
-        file_digest(dm.cache_paths()["images.npy"])  # what a fresh process checks before trusting the cache
+        file_digest(
+            dm.cache_paths()["images.npy"], "blake2b"
+        )  # what a fresh process checks before trusting the cache
         verify = time.perf_counter() - start
     decode = datasets.ImageFolder(
         str(image_dir.parent),

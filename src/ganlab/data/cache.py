@@ -9,35 +9,24 @@ the data module decodes the images again.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ganlab.utils.files import atomic_open, atomic_write_text
+from ganlab.utils.files import atomic_open, atomic_write_text, file_digest
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 ARRAYS = ("images.npy", "labels.npy")
-CHUNK = 16 << 20
 # Files this process has checked already, by (path, size, mtime): prepare_data() and setup() both ask.
 _verified: set[tuple[str, int, int]] = set()
 
 
 def cache_paths(cache_dir: Path, key: str) -> dict[str, Path]:
     return {part: cache_dir / f"{key}.{part}" for part in (*ARRAYS, "json")}
-
-
-def file_digest(path: Path) -> str:
-    """BLAKE2b of the file's bytes (0.6 GB/s on a 2-core CPU: 0.3 s for 16,000 anime faces at 64 px)."""
-    digest = hashlib.blake2b(digest_size=16)
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_cache(paths: dict[str, Path], images: np.ndarray, labels: np.ndarray | None, meta: dict) -> None:
@@ -72,7 +61,7 @@ def read_meta(paths: dict[str, Path]) -> dict[str, Any] | None:
             return _damaged(path, f"holds {stat.st_size} bytes, not the {expected['bytes']} written")
         seen = (str(path), stat.st_size, stat.st_mtime_ns)
         if seen not in _verified:
-            if file_digest(path) != expected["blake2b"]:
+            if file_digest(path, "blake2b") != expected["blake2b"]:
                 return _damaged(path, "does not hold the bytes written (checksum mismatch)")
             _verified.add(seen)
     return meta
@@ -81,7 +70,7 @@ def read_meta(paths: dict[str, Path]) -> dict[str, Any] | None:
 def _signature(path: Path) -> dict[str, Any]:
     stat = path.stat()
     _verified.add((str(path), stat.st_size, stat.st_mtime_ns))
-    return {"bytes": stat.st_size, "blake2b": file_digest(path)}
+    return {"bytes": stat.st_size, "blake2b": file_digest(path, "blake2b")}
 
 
 def _damaged(path: Path, why: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,11 @@ from torch import nn
 
 from ganlab.metrics import GenerativeScores
 from ganlab.metrics.domain import DomainFeatures
-from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
+from ganlab.metrics.evaluation import add_real_images, generated_batches, real_stats_path
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor: nn.Module) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
     names = datamodule.class_names or [str(c) for c in range(classes)]
     real, real_labels = datamodule.real_images(), datamodule.real_labels()
     per_class = metrics.num_samples // classes
-    judge = class_judge(cfg.conditional.get("classifier"), classes, model.device)
+    classifier = load_class_classifier(cfg.conditional.get("classifier"), classes, model.device)
     results: dict[str, Any] = {}
     correct = 0
     for c in range(classes):
@@ -48,24 +48,25 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
             metrics.cache_dir, f"{datamodule.name}-class{c}", f"{datamodule.cache_key()}|class {c}",
             extractor, count, metrics.seed,
         )  # fmt: skip
-        add_real(scores, np.asarray(real[index]), count, metrics.seed, metrics.batch_size, cache)
+        add_real_images(scores, np.asarray(real[index]), count, metrics.seed, metrics.batch_size, cache)
         hits = 0
         for batch in generated_batches(model, per_class, metrics.batch_size, metrics.seed, label=c):
             scores.update(batch, real=False)
-            if judge is not None:
-                hits += int((judge(batch)["logits"].argmax(1) == c).sum())
+            if classifier is not None:
+                hits += int((classifier(batch)["logits"].argmax(1) == c).sum())
         value = scores.compute()
         results[names[c]] = {
             "fid": value["fid"], "kid": value["kid"], "kid_std": value["kid_std"],
-            "accuracy": hits / per_class if judge is not None else None, "n_real": count, "n_fake": per_class,
+            "accuracy": hits / per_class if classifier is not None else None,
+            "n_real": count, "n_fake": per_class,
         }  # fmt: skip
         correct += hits
         log.info("class %s: %s", names[c], results[names[c]])
     summary = {
         "samples_per_class": per_class,
         "intra_fid": float(np.mean([r["fid"] for r in results.values()])),
-        "class_accuracy": correct / (per_class * classes) if judge is not None else None,
-        "classifier": judge.protocol() if judge is not None else None,
+        "class_accuracy": correct / (per_class * classes) if classifier is not None else None,
+        "classifier": classifier.protocol() if classifier is not None else None,
         "classes": results,
     }
     log.info(
@@ -75,7 +76,7 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
     return summary
 
 
-def class_judge(path: str | None, classes: int, device: torch.device) -> DomainFeatures | None:
+def load_class_classifier(path: str | None, classes: int, device: torch.device) -> DomainFeatures | None:
     """The domain classifier that checks a conditional model's classes; None (with a warning saying how to
     get one) when there is none."""
     if not path:
@@ -86,10 +87,11 @@ def class_judge(path: str | None, classes: int, device: torch.device) -> DomainF
             "model=classifier data=<the dataset>` or pass conditional.classifier=<its .pt file>", path
         )  # fmt: skip
         return None
-    judge = DomainFeatures(path)
-    if judge.num_classes != classes:
+    classifier = DomainFeatures(path)
+    if classifier.num_classes != classes:
         raise GanlabError(
-            f"the classifier {path} tells {judge.num_classes} classes and the model generates {classes}: "
+            f"the classifier {path} tells {classifier.num_classes} classes and the model generates "
+            f"{classes}: "
             "pass conditional.classifier=<a classifier of the model's dataset>"
         )
-    return judge.to(device)
+    return classifier.to(device)

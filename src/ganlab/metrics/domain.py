@@ -9,9 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganlab.metrics.features import sha256_of
 from ganlab.nets.classifier import DomainClassifier
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.files import sha256_of
+from ganlab.utils.images import to_unit_range
 
 
 class DomainFeatures(nn.Module):
@@ -52,7 +53,7 @@ class DomainFeatures(nn.Module):
                 f"{'x'.join(map(str, images.shape[1:]))}: pass metrics.classifier=<a classifier trained on "
                 "these images> (python train.py model=classifier data=<the dataset> data.image_size=<size>)"
             )
-        x = images.float() / 127.5 - 1  # as in training
+        x = to_unit_range(images)  # as in training
         pool = self.net.features(x)
         return {"pool": pool, "logits": self.net.head(pool)}
 

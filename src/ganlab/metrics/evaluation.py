@@ -4,7 +4,6 @@ uint8, and real-image statistics from a fixed subset, cached on disk."""
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,12 @@ import torch
 from torch import nn
 
 from ganlab.metrics.scores import GenerativeScores
+from ganlab.utils.files import atomic_open
+from ganlab.utils.images import to_uint8
 from ganlab.utils.modes import eval_mode
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] floats -> uint8, rounded exactly as torchvision's save_image writes PNGs."""
-    return ((images + 1) / 2).mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
+log = RankedLogger(__name__)
 
 
 @torch.no_grad()
@@ -57,7 +54,7 @@ def real_stats_path(
     return Path(cache_dir) / f"real-stats-{dataset_name}-{count}-{key[:16]}.pt"
 
 
-def add_real(
+def add_real_images(
     scores: GenerativeScores,
     real: np.ndarray,
     count: int,
@@ -75,12 +72,12 @@ def add_real(
     for start in range(0, count, batch_size):
         batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]]))
         scores.update(batch.to(device), real=True)
-    if cache_path is not None:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(scores.real_state(), cache_path)
+    if cache_path is not None:  # whole or not at all: a later run trusts what it finds there
+        with atomic_open(cache_path, "wb") as f:
+            torch.save(scores.real_state(), f)
 
 
-def describe(results: dict[str, float], scores: GenerativeScores) -> dict[str, Any]:
+def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[str, Any]:
     """metrics.json: each value with its sample counts and the full protocol it was measured under."""
     protocol = scores.protocol()
     shared = {k: protocol[k] for k in protocol if k not in ("num_real", "num_fake")}

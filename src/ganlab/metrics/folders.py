@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +10,13 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from ganlab.data import ImageFolderDataModule, sources
-from ganlab.metrics.evaluation import add_real, real_stats_path
+from ganlab.metrics.evaluation import add_real_images, real_stats_path
 from ganlab.metrics.report import make_scores, write_report
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.restore import pick_device
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def score_folders(cfg: DictConfig) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def score_folders(cfg: DictConfig) -> dict[str, Any]:
     cache = real_stats_path(
         cfg.metrics.cache_dir, real_module.name, real_module.cache_key(), extractor, len(real), seed
     )
-    add_real(scores, real, len(real), seed, cfg.metrics.batch_size, cache)
+    add_real_images(scores, real, len(real), seed, cfg.metrics.batch_size, cache)
     for batch in torch.from_numpy(fake).split(cfg.metrics.batch_size):
         scores.update(batch.to(device), real=False)
     source = {

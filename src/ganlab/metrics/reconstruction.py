@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import numpy as np
@@ -13,9 +12,11 @@ from torch.nn import functional as F
 
 from ganlab.metrics.evaluation import real_subset
 from ganlab.models.interface import Denoises
+from ganlab.utils.images import to_unit_range
 from ganlab.utils.modes import eval_mode
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def reconstruction_error(cfg: DictConfig, model: nn.Module, real: np.ndarray, count: int) -> dict[str, Any]:
@@ -29,7 +30,7 @@ def reconstruction_error(cfg: DictConfig, model: nn.Module, real: np.ndarray, co
     with eval_mode(model), torch.no_grad():
         for start in range(0, count, batch_size):
             batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]])).to(model.device)
-            clean = batch.float() / 127.5 - 1
+            clean = to_unit_range(batch)
             if isinstance(model, Denoises):
                 noisy = model.add_noise(clean, noise)
                 totals["noisy_input_mse"] += F.mse_loss(noisy, clean, reduction="sum").item()

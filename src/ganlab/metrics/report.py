@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,10 @@ from torch import nn
 from torchvision.utils import save_image
 
 from ganlab.metrics import GenerativeScores, make_extractor
-from ganlab.metrics.evaluation import describe
+from ganlab.metrics.evaluation import with_protocol
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def make_scores(cfg: DictConfig, device: torch.device) -> tuple[nn.Module, GenerativeScores]:
@@ -52,7 +52,7 @@ def write_report(
     image_dir: Path | None,
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    results = {**describe(scores.compute(), scores), **(extra or {})}
+    results = {**with_protocol(scores.compute(), scores), **(extra or {})}
     results["source"] = source
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))

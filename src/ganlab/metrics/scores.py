@@ -15,7 +15,7 @@ from torch import nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 
 
-class _Given(nn.Identity):
+class _PrecomputedFeatures(nn.Identity):
     """A 'feature extractor' for torchmetrics that passes on features computed beforehand."""
 
     def __init__(self, num_features: int) -> None:
@@ -40,10 +40,12 @@ class GenerativeScores(nn.Module):
         feature_dim = feature_dim or getattr(extractor, "num_features", 2048)
         with warnings.catch_warnings():  # that IS and KID keep their features is the point here
             warnings.filterwarnings("ignore", message=".*will save all extracted features")
-            self.fid = FrechetInceptionDistance(feature=_Given(feature_dim), reset_real_features=False)
-            self.isc = InceptionScore(feature=_Given(0), splits=is_splits)
+            self.fid = FrechetInceptionDistance(
+                feature=_PrecomputedFeatures(feature_dim), reset_real_features=False
+            )
+            self.inception_score = InceptionScore(feature=_PrecomputedFeatures(0), splits=is_splits)
             self.kid = KernelInceptionDistance(
-                feature=_Given(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
+                feature=_PrecomputedFeatures(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
                 reset_real_features=False,
             )  # fmt: skip
         self.seed = seed
@@ -58,14 +60,14 @@ class GenerativeScores(nn.Module):
         self.kid.update(features["pool"], real=real)
         if not real:
             # float64 as in torch-fidelity: float32 softmax underflows to 0 and 0 * log 0 is NaN
-            self.isc.update(features["logits"].double())
+            self.inception_score.update(features["logits"].double())
         self.counts["real" if real else "fake"] += len(images)
 
     def reset_fake(self) -> None:
         """Forget the generated images, keep the real ones (the same real set scores every epoch)."""
         self.fid.reset()
         self.kid.reset()
-        self.isc.reset()
+        self.inception_score.reset()
         self.counts["fake"] = 0
 
     def real_state(self) -> dict[str, Any]:
@@ -93,7 +95,7 @@ class GenerativeScores(nn.Module):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             kid_mean, kid_std = self.kid.compute()
-            is_mean, is_std = self.isc.compute()
+            is_mean, is_std = self.inception_score.compute()
         return {
             "fid": float(self.fid.compute()),
             "is": float(is_mean),

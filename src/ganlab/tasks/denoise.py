@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +11,14 @@ from PIL import Image
 from torch import nn
 
 from ganlab.data import sources
-from ganlab.metrics.evaluation import to_uint8
 from ganlab.models.interface import Denoises
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.images import to_uint8, to_unit_range
 from ganlab.utils.modes import eval_mode
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 @register_task("denoise")
@@ -43,7 +43,7 @@ def denoise_folder(
     with eval_mode(model), torch.no_grad():
         for start in range(0, len(images), cfg.metrics.batch_size):
             batch = torch.from_numpy(images[start : start + cfg.metrics.batch_size]).to(model.device)
-            cleaned = to_uint8(model.denoise(batch.float() / 127.5 - 1)).cpu().numpy()
+            cleaned = to_uint8(model.denoise(to_unit_range(batch))).cpu().numpy()
             for i, image in zip(kept[start : start + len(batch)], cleaned, strict=True):
                 path = (out / "denoised" / files[i].relative_to(root)).with_suffix(".png")
                 path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from ganlab.metrics.classes import score_classes
-from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
+from ganlab.metrics.evaluation import add_real_images, generated_batches, real_stats_path
 from ganlab.metrics.reconstruction import reconstruction_error
 from ganlab.metrics.report import make_scores, save_grid, save_pngs, write_report
 from ganlab.models.interface import Denoises, Reconstructs
@@ -38,7 +38,7 @@ def score_generator(
     cache = real_stats_path(
         cfg.metrics.cache_dir, datamodule.name, datamodule.cache_key(), extractor, count, seed
     )
-    add_real(scores, real, count, seed, batch_size, cache)
+    add_real_images(scores, real, count, seed, batch_size, cache)
 
     image_dir = out / "images" if cfg.save_images else None
     grid: list[torch.Tensor] = []
