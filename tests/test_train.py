@@ -178,3 +178,4 @@ def test_ddp_with_two_cpu_processes(tmp_path: Path) -> None:
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert [p.name for p in (run / "samples").iterdir()] == ["fixed_noise_epoch_000.png"]
     assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    assert (result.stdout + result.stderr).count("model: ganlab.models.DCGAN") == 1  # logged by rank 0 only
