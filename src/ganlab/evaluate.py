@@ -6,7 +6,6 @@ from it; `+data.<key>=` / `+model.<key>=` override single settings of it.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,11 @@ from omegaconf import DictConfig
 from ganlab.metrics.folders import score_folders
 from ganlab.tasks import TASKS
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.restore import load_generator, merge_settings
 
 __all__ = ["evaluate", "load_generator", "merge_settings"]
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:

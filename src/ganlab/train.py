@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import lightning as L
@@ -11,16 +10,17 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
-from ganlab.models.base import GanlabModule
 from ganlab.models.interface import Exports
+from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
 from ganlab.utils.errors import DivergedError, GanlabError
 from ganlab.utils.hparams import log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
+from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.settings import check_settings, instantiate
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 def train(cfg: DictConfig) -> float | None:

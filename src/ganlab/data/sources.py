@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import logging
 import os
 import struct
 from collections.abc import Sequence
@@ -17,8 +16,9 @@ from rich.progress import track
 from torchvision.transforms.v2 import functional as TF
 
 from ganlab.utils.errors import DatasetNotFoundError, GanlabError
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
 # What PIL raises for a file that is not a readable image (UnidentifiedImageError is an OSError).

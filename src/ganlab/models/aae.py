@@ -56,7 +56,7 @@ class AAE(GANModule, Reconstructs):
         # reconstruction phase
         self.toggle_optimizer(opt_ae)
         recon_loss = F.mse_loss(self.generator(self.encode(images)), images)
-        self._step(opt_ae, recon_loss, "train/recon_loss")
+        self._backward_and_step(opt_ae, recon_loss, "train/recon_loss")
         self.untoggle_optimizer(opt_ae)
         self.update_ema()
         self.log("train/recon_loss", recon_loss, prog_bar=True)

@@ -1,8 +1,8 @@
 """The GAN training machinery every adversarial model shares: alternating D/G steps with manual optimization.
 
 A subclass returns its networks from `build_networks()` and may override `generate`, `discriminate` and
-`sample_grids`; the steps, losses, optimizers, labels, clipping, EMA, logging and checkpoint hygiene live
-here.
+`sample_grids`; the steps, losses, optimizers, labels, clipping, EMA and logging live here (checkpoint
+hygiene in models/module.py).
 """
 
 from __future__ import annotations
@@ -10,84 +10,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import lightning as L
-import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from ganlab.data.datamodules import ImageDataModule
-from ganlab.models.divergence import check_finite_loss, check_finite_weights
+from ganlab.models.divergence import check_finite_loss
 from ganlab.models.interface import GenerativeModel
 from ganlab.models.losses import make_loss
+from ganlab.models.module import GanlabModule
 from ganlab.utils.errors import GanlabError
-from ganlab.utils.rng import collect_rng_states, set_rng_states
-
-
-class GanlabModule(L.LightningModule):
-    """What every ganlab image model shares: checkpoints that know their model (and refuse another's),
-    RNG state for exact resumes, weights-only warm starts, and a fixed batch of real images for grids."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        # Real images for reconstruction grids (on_fit_start); None until then, or without them.
-        self.register_buffer("fixed_real", None, persistent=False)
-
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Refused before a byte is written: a checkpoint with non-finite weights is never the "last" one.
-        check_finite_weights(self, checkpoint["state_dict"])
-        # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
-        checkpoint["rng_states"] = collect_rng_states()
-        checkpoint["ganlab_model"] = type(self).__name__
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.check_checkpoint(checkpoint)
-        if "rng_states" in checkpoint:
-            set_rng_states(checkpoint["rng_states"])
-
-    def load_weights(self, checkpoint: dict[str, Any]) -> None:
-        """Warm start (`init_from`): the networks' weights only; optimizers, counters and RNG start afresh.
-        An EMA the checkpoint lacks starts as a copy of G."""
-        self.check_checkpoint(checkpoint)
-        missing, unexpected = self.load_state_dict(checkpoint["state_dict"], strict=False)
-        if [k for k in missing + unexpected if not k.startswith("ema.")]:
-            raise GanlabError(
-                f"the checkpoint's weights do not fit this model (missing {missing[:3]}, unexpected "
-                f"{unexpected[:3]}): use the same model settings"
-            )
-
-    def check_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Refuse, in one line, a checkpoint of another model or of other network sizes."""
-        written_by = checkpoint.get("ganlab_model")
-        if written_by is not None and written_by != type(self).__name__:
-            raise GanlabError(
-                f"the checkpoint holds a {written_by} model but this run builds {type(self).__name__}: "
-                f"choose the matching model=... or another checkpoint"
-            )
-        own = self.state_dict()
-        for key, value in checkpoint.get("state_dict", {}).items():
-            if key in own and own[key].shape != value.shape:
-                saved = checkpoint.get("hyper_parameters", {})
-                differ = [
-                    f"{k}={saved[k]} (now {v})"
-                    for k, v in self.hparams.items()
-                    if k in saved and saved[k] != v
-                ]
-                raise GanlabError(
-                    f"the checkpoint's {key} has shape {tuple(value.shape)}, this model's "
-                    f"{tuple(own[key].shape)}; it was trained with {', '.join(differ) or 'other settings'}: "
-                    "use the same settings to resume"
-                )
-
-    def on_fit_start(self) -> None:
-        """Keep `hparams.num_reconstructions` real images, spread over the set, for reconstruction grids."""
-        count = self.hparams.get("num_reconstructions", 0)
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if count and isinstance(datamodule, ImageDataModule):
-            images = datamodule.real_images()  # some sets are sorted by class: take them evenly spaced
-            index = np.linspace(0, len(images) - 1, count).astype(int)
-            real = torch.from_numpy(np.asarray(images[index])).float().div(127.5).sub(1.0)
-            self.fixed_real = real.to(self.device)
 
 
 class GANModule(GanlabModule, GenerativeModel):
@@ -209,7 +140,7 @@ class GANModule(GanlabModule, GenerativeModel):
         real_target, fake_target = self._d_targets(real_out)
         d_loss = self.loss.d_loss(real_out, fake_out, real_target, fake_target)
         penalty = self.loss.penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
-        self._step(opt_d, d_loss if penalty is None else d_loss + penalty, "train/d_loss")
+        self._backward_and_step(opt_d, d_loss if penalty is None else d_loss + penalty, "train/d_loss")
         self.untoggle_optimizer(opt_d)
 
         with torch.no_grad():
@@ -229,7 +160,7 @@ class GANModule(GanlabModule, GenerativeModel):
         if opt_g is not None:
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(self.discriminate(fake, labels))
-            self._step(opt_g, g_loss, "train/g_loss")
+            self._backward_and_step(opt_g, g_loss, "train/g_loss")
             self.untoggle_optimizer(opt_g)
             self.log("train/g_loss", g_loss)
             self.log("g_loss", g_loss, prog_bar=True, logger=False)
@@ -258,7 +189,7 @@ class GANModule(GanlabModule, GenerativeModel):
             fake = fake + self.hparams.label_noise * torch.rand_like(logits)
         return real, fake
 
-    def _step(self, optimizer: Any, loss: torch.Tensor, name: str) -> None:
+    def _backward_and_step(self, optimizer: Any, loss: torch.Tensor, name: str) -> None:
         check_finite_loss(self, name, loss)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from ganlab.models.base import GanlabModule
 from ganlab.models.divergence import check_finite_loss
 from ganlab.models.interface import Denoises, GenerativeModel, row_grid
+from ganlab.models.module import GanlabModule
 from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator
 
 

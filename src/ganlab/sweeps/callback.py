@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,9 @@ from omegaconf import DictConfig
 
 from ganlab.sweeps.jobs import NO_RESULT
 from ganlab.sweeps.summary import summarize
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 FAILED = ("failed", NO_RESULT)  # diverged runs are outcomes of the study, not errors
 
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,8 +25,9 @@ from omegaconf import DictConfig, open_dict, read_write
 
 from ganlab.callbacks.run_results import RESULTS_FILE
 from ganlab.utils.files import atomic_write_text
+from ganlab.utils.ranked_log import RankedLogger
 
-log = logging.getLogger(__name__)
+log = RankedLogger(__name__)
 SWEEP_DIR_ATTR = "ganlab_sweep_dir"
 
 

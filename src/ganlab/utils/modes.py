@@ -9,7 +9,7 @@ import lightning as L
 from torch import nn
 
 
-def due(trainer: L.Trainer, every_n_epochs: int) -> bool:
+def epoch_is_due(trainer: L.Trainer, every_n_epochs: int) -> bool:
     """Every `every_n_epochs` epochs, and always at the last epoch or an early stop."""
     epoch = trainer.current_epoch + 1
     return epoch % every_n_epochs == 0 or epoch == trainer.max_epochs or trainer.should_stop
