@@ -6,10 +6,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
+from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
@@ -81,7 +83,7 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     if loggers:
         log_hparams(loggers, run_hparams(cfg, model))
     trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
-    has_test_split = getattr(datamodule, "has_test_split", lambda: False)()
+    has_test_split = isinstance(datamodule, ImageDataModule) and datamodule.has_test_split()
     if cfg.get("test") and has_test_split and is_overridden("test_step", model):
         trainer.test(model=model, datamodule=datamodule)
     if isinstance(model, Exports) and (exported := model.export()) is not None:
@@ -92,7 +94,11 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     if not metric_name:
         return None
     for checkpoint in trainer.checkpoint_callbacks:  # the best value when a checkpoint tracks it
-        if getattr(checkpoint, "monitor", None) == metric_name and checkpoint.best_model_score is not None:
+        if (
+            isinstance(checkpoint, ModelCheckpoint)
+            and checkpoint.monitor == metric_name
+            and (checkpoint.best_model_score is not None)
+        ):
             return float(checkpoint.best_model_score)
     value = trainer.callback_metrics.get(metric_name)
     return float(value) if isinstance(value, torch.Tensor) else value

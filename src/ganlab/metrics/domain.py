@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
+from ganlab.metrics.features import FeatureExtractor
 from ganlab.nets.classifier import DomainClassifier
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.files import sha256_of
 from ganlab.utils.images import to_unit_range
 
 
-class DomainFeatures(nn.Module):
+class DomainFeatures(FeatureExtractor):
     """uint8 images at the data's own resolution -> classifier features (FID, KID) and logits (IS)."""
 
     def __init__(self, classifier_path: str | os.PathLike) -> None:

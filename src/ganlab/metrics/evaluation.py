@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlab.metrics.features import FeatureExtractor
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.files import atomic_open
 from ganlab.utils.images import to_uint8
@@ -48,7 +49,7 @@ def real_stats_path(
 ) -> Path:
     """One file per dataset (and its resolution and files: the datamodule's cache key), extractor weights,
     number of images and subset seed."""
-    protocol = extractor.protocol() if hasattr(extractor, "protocol") else {}
+    protocol = extractor.protocol() if isinstance(extractor, FeatureExtractor) else {}
     extractor_id = protocol.get("weights_sha256") or type(extractor).__name__
     key = hashlib.sha256(f"{dataset_key}|{extractor_id}|{count}|{seed}".encode()).hexdigest()
     return Path(cache_dir) / f"real-stats-{dataset_name}-{count}-{key[:16]}.pt"

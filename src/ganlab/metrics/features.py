@@ -15,7 +15,18 @@ from ganlab.utils.errors import GanlabError
 from ganlab.utils.files import sha256_of
 
 
-class InceptionFeatures(nn.Module):
+class FeatureExtractor(nn.Module):
+    """uint8 images -> {"pool": features for FID/KID, "logits": for IS}, and the protocol its numbers were
+    made under (written beside every number). Any nn.Module returning that dict can score; this one's
+    protocol goes into metrics.json and the real-statistics cache key."""
+
+    num_features: int
+
+    def protocol(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class InceptionFeatures(FeatureExtractor):
     """torch-fidelity's TF-Inception (`inception-v3-compat`): the reference FID/IS/KID protocol.
 
     uint8 images in, TF1-compatible bilinear resize to 299 px inside, pool3 features (2048) for FID and

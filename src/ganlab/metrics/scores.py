@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 
+from ganlab.metrics.features import FeatureExtractor
+
 
 class _PrecomputedFeatures(nn.Identity):
     """A 'feature extractor' for torchmetrics that passes on features computed beforehand."""
@@ -37,7 +39,8 @@ class GenerativeScores(nn.Module):
     ) -> None:
         super().__init__()
         self.extractor = extractor
-        feature_dim = feature_dim or getattr(extractor, "num_features", 2048)
+        if not feature_dim:
+            feature_dim = extractor.num_features if isinstance(extractor, FeatureExtractor) else 2048
         with warnings.catch_warnings():  # that IS and KID keep their features is the point here
             warnings.filterwarnings("ignore", message=".*will save all extracted features")
             self.fid = FrechetInceptionDistance(
@@ -105,7 +108,7 @@ class GenerativeScores(nn.Module):
         }
 
     def protocol(self) -> dict[str, Any]:
-        protocol = self.extractor.protocol() if hasattr(self.extractor, "protocol") else {}
+        protocol = self.extractor.protocol() if isinstance(self.extractor, FeatureExtractor) else {}
         return {
             **protocol,
             "num_real": self.counts["real"],

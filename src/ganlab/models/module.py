@@ -73,7 +73,7 @@ class GanlabModule(L.LightningModule):
     def on_fit_start(self) -> None:
         """Keep `hparams.num_reconstructions` real images, spread over the set, for reconstruction grids."""
         count = self.hparams.get("num_reconstructions", 0)
-        datamodule = getattr(self.trainer, "datamodule", None)
+        datamodule = self.trainer.datamodule
         if count and isinstance(datamodule, ImageDataModule):
             images = datamodule.real_images()  # some sets are sorted by class: take them evenly spaced
             index = np.linspace(0, len(images) - 1, count).astype(int)

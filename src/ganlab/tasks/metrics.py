@@ -64,6 +64,6 @@ def score_generator(
     if isinstance(model, (Reconstructs, Denoises)):
         extra["reconstruction"] = reconstruction_error(cfg, model, real, count)
         source["reconstructed"] = f"the same {count} real images"
-    if getattr(model.hparams, "num_classes", None) and cfg.conditional.per_class:
+    if model.hparams.get("num_classes") and cfg.conditional.per_class:
         extra["conditional"] = score_classes(cfg, model, datamodule, extractor)
     return write_report(scores, source, out, image_dir, extra)
