@@ -21,6 +21,7 @@ from conftest import TINY, run_command, write_image
 
 from ganlab.data import ImageFolderDataModule, sources
 from ganlab.train import train
+from ganlab.utils.errors import GanlabError
 
 TESTS = Path(__file__).resolve().parent
 # 3 epochs of 6 batches; last.ckpt every 2 batches (a GAN batch is 2 optimizer steps) and at epoch ends.
@@ -113,7 +114,7 @@ def test_a_kill_in_the_middle_of_a_save_leaves_the_previous_checkpoint_whole(pro
 
 # --- run directories ----------------------------------------------------------------------------------
 def test_a_second_run_into_a_used_directory_is_refused_in_one_line(project: Path) -> None:
-    first = run_train(project, project / "shared")
+    first = run_train(project, project / "shared", "trainer.max_epochs=1")
     assert first.returncode == 0, first.stderr[-3000:]
     config = (project / "shared" / ".hydra" / "config.yaml").read_text()
     results = (project / "shared" / "results.json").read_text()
@@ -141,23 +142,27 @@ def test_an_unwritable_checkpoint_folder_is_found_before_training(project: Path)
 
 
 # --- bad values: one line each, exit code 1, nothing else printed -------------------------------------
+# As typed on the command line: one line each, exit code 1, nothing else printed.
 BAD_VALUES = {
     "model.lr=abc": "error: model.lr='abc' is not a number: pass model.lr=<a number>",
     "model.lr=-1e-3": "error: model.lr=-0.001 is out of range: pass a positive learning rate, e.g. 0.0002",
-    "model.beta1=2": "error: model.beta1=2 is out of range: pass a value in [0, 1), e.g. 0.5",
-    "data.batch_size=0": "error: data.batch_size=0 is out of range: pass a positive whole number, e.g. 64",
-    "data.flip=maybe": "error: data.flip='maybe' is not true or false: pass data.flip=<true or false>",
     "data=image_folder": "error: data.root is not set: pass data.root=<folder>",
     "data.channels=2": "error: data.channels=2 is not supported: use 1 (grayscale) or 3 (RGB)",
     "data.image_size=48": "error: image_size=48 is not supported by DCGAN: use 4*2^k or 7*2^k pixels "
     "(28, 32, 64, 128, ...)",
-    "trainer.max_epochs=-5": "error: trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number "
-    "of epochs",
-    "model.loss=foo": "error: model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
     "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are beta1, beta2, channels, "
     "d_dropout, d_norm, d_width, ema_decay, ema_start, fixed_noise_seed, g_dense_first, g_width, gp_weight, "
     "grad_clip_algorithm, grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, latent_prior, "
     "leaky_slope, loss, lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer, spectral_norm, upsample",
+}
+# The same checks, through train() (the command prints these messages as above, after "error: ").
+MORE_BAD_VALUES = {
+    "model.beta1=2": "model.beta1=2 is out of range: pass a value in [0, 1), e.g. 0.5",
+    "data.batch_size=0": "data.batch_size=0 is out of range: pass a positive whole number, e.g. 64",
+    "data.flip=maybe": "data.flip='maybe' is not true or false: pass data.flip=<true or false>",
+    "trainer.max_epochs=-5": "trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number of "
+    "epochs",
+    "model.loss=foo": "model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
 }
 
 
@@ -172,6 +177,16 @@ def test_every_bad_value_is_one_line_and_exit_code_1(project: Path) -> None:
         assert result.returncode == 1, (override, result.stderr[-2000:])
         assert error_lines(result.stderr) == [line], override
         assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("override", MORE_BAD_VALUES)
+def test_more_bad_values_stop_before_training_with_their_line(
+    make_cfg, tmp_path: Path, override: str
+) -> None:
+    with pytest.raises(GanlabError) as err:
+        train(make_cfg(override))
+    assert str(err.value) == MORE_BAD_VALUES[override]
+    assert not (tmp_path / "run" / "tensorboard").exists()  # stopped before the Trainer
 
 
 # --- the dataset cache checks itself -------------------------------------------------------------------
