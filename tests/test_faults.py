@@ -372,3 +372,42 @@ def test_every_n_minutes_saves_mid_epoch(make_cfg, tmp_path: Path) -> None:
     train(make_cfg(*budget, "callbacks.last_checkpoint.every_n_minutes=1e-9", recorder))
     steps = json.loads((tmp_path / "run" / "last_steps.json").read_text())
     assert steps == [None, 2, 4, 6, 8, 10, 12, 14]
+
+
+# --- the real-statistics cache checks itself too --------------------------------------------------------
+class _Identity(torch.nn.Module):
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        flat = images.flatten(1).double()
+        return {"pool": flat, "logits": flat[:, :10]}
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "other_count"])
+def test_a_damaged_real_statistics_cache_is_named_and_rebuilt(tmp_path: Path, caplog, damage: str) -> None:
+    from ganlab.metrics import GenerativeScores
+    from ganlab.metrics.evaluation import add_real_images
+
+    real = np.random.default_rng(0).integers(0, 256, (40, 1, 4, 4), dtype=np.uint8)
+
+    def scores() -> GenerativeScores:
+        return GenerativeScores(_Identity(), feature_dim=16, is_splits=1, kid_subsets=2, kid_subset_size=10)
+
+    fresh = scores()
+    add_real_images(fresh, real, 30, 0, 8, tmp_path / "stats.pt")
+    whole = (tmp_path / "stats.pt").read_bytes()
+    if damage == "truncated":
+        (tmp_path / "stats.pt").write_bytes(whole[: len(whole) // 2])
+    elif damage == "garbage":
+        (tmp_path / "stats.pt").write_bytes(np.random.default_rng(1).bytes(len(whole)))
+    else:  # a file of another image count under this name (a hand-copied cache)
+        add_real_images(scores(), real, 20, 0, 8, tmp_path / "other.pt")
+        (tmp_path / "other.pt").rename(tmp_path / "stats.pt")
+    again = scores()
+    with caplog.at_level(logging.WARNING):
+        add_real_images(again, real, 30, 0, 8, tmp_path / "stats.pt")
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and str(tmp_path / "stats.pt") in warnings[0] and "rebuild" in warnings[0]
+    assert torch.equal(again.fid.real_features_sum, fresh.fid.real_features_sum)
+    assert again.counts["real"] == 30
+    reread = scores()  # the rebuilt file is whole again
+    add_real_images(reread, real, 30, 0, 8, tmp_path / "stats.pt")
+    assert torch.equal(reread.fid.real_features_sum, fresh.fid.real_features_sum)

@@ -59,6 +59,10 @@ def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path,
     assert got["is"]["value"] == pytest.approx(reference["inception_score_mean"], rel=1e-2)
     assert got["kid"]["value"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-2)
     assert got["fid"]["n_real"] == got["fid"]["n_fake"] == n
+    # metrics.json also speaks torch-fidelity's names (the means; stds differ in ddof), with its values
+    assert set(got["torch_fidelity"]) == {k for k in reference if not k.endswith("_std")}
+    for key, value in got["torch_fidelity"].items():
+        assert value == pytest.approx(reference[key], rel=1e-2), key
 
 
 def test_same_set_against_itself_gives_fid_near_zero(inception_weights: Path, tmp_path: Path) -> None:

@@ -39,6 +39,9 @@ def generated_batches(
                 yield to_uint8(model.sample(n, generator=generator, labels=labels))
 
 
+REAL_STATE_KEYS = {"fid_sum", "fid_cov_sum", "fid_n", "kid_features", "count"}  # GenerativeScores.real_state
+
+
 def real_subset(total: int, count: int, seed: int) -> np.ndarray:
     """The indices of the real images scored: a fixed random subset, so no result depends on file order."""
     return np.sort(np.random.default_rng(seed).permutation(total)[:count])
@@ -66,9 +69,11 @@ def add_real_images(
     """Feed `scores` the statistics of `count` real uint8 images (N, C, H, W), from the cache when there."""
     device = scores.fid.real_features_sum.device
     if cache_path is not None and cache_path.exists():
-        scores.load_real_state(torch.load(cache_path, map_location=device, weights_only=True))
-        log.info("real statistics from %s", cache_path)
-        return
+        state = _read_real_state(cache_path, device, count)
+        if state is not None:
+            scores.load_real_state(state)
+            log.info("real statistics from %s", cache_path)
+            return
     index = real_subset(len(real), count, seed)
     for start in range(0, count, batch_size):
         batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]]))
@@ -76,6 +81,25 @@ def add_real_images(
     if cache_path is not None:  # whole or not at all: a later run trusts what it finds there
         with atomic_open(cache_path, "wb") as f:
             torch.save(scores.real_state(), f)
+
+
+def _read_real_state(path: Path, device: torch.device, count: int) -> dict[str, Any] | None:
+    """The cached statistics when the file is whole and of `count` images; None (after one warning naming
+    the file) for a truncated, corrupt or foreign one, which is then computed again and rewritten."""
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+        missing = REAL_STATE_KEYS - set(state) if isinstance(state, dict) else REAL_STATE_KEYS
+        if missing or state["count"] != count:
+            raise ValueError(
+                f"missing {sorted(missing)}" if missing else f"{state['count']} images, not {count}"
+            )
+    except Exception as err:  # unpickling errors come in many types; any of them means "rebuild"
+        log.warning(
+            "real-statistics cache %s is unusable (%s): computing the statistics again to rebuild it",
+            path, " ".join(f"{type(err).__name__}: {err}".split())[:200],
+        )  # fmt: skip
+        return None
+    return state
 
 
 def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[str, Any]:
@@ -88,4 +112,11 @@ def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[s
         "is": {"value": results["is"], "std": results["is_std"], "n": n_fake, **shared},
         "kid": {"value": results["kid"], "std": results["kid_std"], "n_real": n_real, "n_fake": n_fake,
                 **shared},
+        # The same values under torch-fidelity's names, to drop into tables built with it. Not the
+        # stds: torchmetrics' are over splits/subsets with ddof=1, torch-fidelity's with ddof=0.
+        "torch_fidelity": {
+            "frechet_inception_distance": results["fid"],
+            "inception_score_mean": results["is"],
+            "kernel_inception_distance_mean": results["kid"],
+        },
     }  # fmt: skip
