@@ -11,6 +11,7 @@ from lightning.pytorch.callbacks import Checkpoint
 
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.data.sampler import ResumableRandomSampler
+from ganlab.utils.errors import DivergedError
 from ganlab.utils.ranked_log import RankedLogger
 
 log = RankedLogger(__name__)
@@ -72,6 +73,14 @@ class LastCheckpoint(Checkpoint):
         """Where in the epoch every checkpoint is taken (this one's, a periodic one, Lightning's SLURM
         requeue one): None at an epoch's end."""
         return {"mid_epoch": self._position}
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        """A divergence's one line ends with the state to go back to."""
+        if isinstance(exception, DivergedError):
+            last = self.path if self.path.is_file() else "none written yet"
+            exception.args = (f"{exception}; last good checkpoint: {last}",)
 
     # --- resuming ------------------------------------------------------------------------------------
     def on_load_checkpoint(

@@ -9,7 +9,6 @@ from typing import Any
 import lightning as L
 import torch
 
-from ganlab.callbacks.last_checkpoint import LastCheckpoint
 from ganlab.utils.errors import DivergedError
 
 
@@ -29,15 +28,10 @@ def check_finite_loss(module: L.LightningModule, name: str, loss: torch.Tensor) 
     trainer = module.trainer
     if trainer.world_size > 1:
         finite = trainer.strategy.reduce_boolean_decision(finite, all=True)
-    if not finite:
-        saved = [
-            c.path for c in trainer.checkpoint_callbacks if isinstance(c, LastCheckpoint) and c.path.is_file()
-        ]
-        last = str(saved[0]) if saved else ""
+    if not finite:  # LastCheckpoint adds where the last good state is
         raise DivergedError(
             f"diverged at step {module.global_step} (epoch {module.current_epoch}): {name} is "
-            f"{loss.item()}; {divergence_hint(module.hparams)}; last good checkpoint: "
-            f"{last or 'none written yet'}"
+            f"{loss.item()}; {divergence_hint(module.hparams)}"
         )
 
 
