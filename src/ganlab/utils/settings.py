@@ -78,7 +78,7 @@ def _check_node(group: str, node: DictConfig) -> None:
         cls = hydra.utils.get_class(node._target_)
     except Exception:  # not a class, or not importable: instantiate() says so in one line
         return
-    hints, known = _signature_hints(cls), _parameters(cls)
+    known, hints = _signature(cls)
     for name, value in node.items():
         if not isinstance(name, str) or name.startswith("_"):
             continue
@@ -100,38 +100,24 @@ def _check_node(group: str, node: DictConfig) -> None:
                 raise GanlabError(f"{setting}={value} is out of range: pass {say}")
 
 
-def _signature_hints(cls: type) -> dict[str, Any]:
-    """Annotated __init__ parameters of the class and the classes it forwards **kwargs to (its bases)."""
+def _signature(cls: type) -> tuple[set[str], dict[str, Any]]:
+    """The named __init__ parameters of a ganlab class and of the ganlab classes it forwards **kwargs to
+    (its bases), and the types of those annotated; nothing for other libraries' classes, whose own errors
+    name their keys."""
+    names: set[str] = set()
     hints: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         init = klass.__dict__.get("__init__")
-        if init is None or klass.__module__.startswith(("lightning", "torch", "builtins")):
+        if init is None or not klass.__module__.startswith("ganlab"):
             continue
+        params = inspect.signature(init).parameters.items()
+        names |= {n for n, p in params if n != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
         try:
             resolved = typing.get_type_hints(init)
         except Exception:  # an annotation that does not resolve: that class's types go unchecked
             continue
-        for name in inspect.signature(init).parameters:
-            if name in resolved:
-                hints[name] = resolved[name]
-    return hints
-
-
-def _parameters(cls: type) -> set[str]:
-    """Every named __init__ parameter of a ganlab class and the ganlab classes it forwards **kwargs to;
-    empty (nothing checked) for other libraries' classes, whose own errors name their keys."""
-    if not cls.__module__.startswith("ganlab"):
-        return set()
-    names: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or not klass.__module__.startswith("ganlab"):
-            continue
-        names |= {
-            name for name, p in inspect.signature(init).parameters.items()
-            if name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        }  # fmt: skip
-    return names
+        hints |= {n: resolved[n] for n in names if n in resolved}
+    return names, hints
 
 
 def _fits(value: Any, expected: Any) -> bool:
