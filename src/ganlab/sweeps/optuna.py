@@ -109,8 +109,9 @@ class FailedRunsAsFailedTrials(Launcher):
         self.launcher.setup(hydra_context=hydra_context, task_function=task_function, config=config)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Sequence[JobReturn]:
-        if self.before_launch is not None:
+        if self.before_launch is not None:  # once, at the first launch (the sweep folder exists by then)
             self.before_launch()
+            self.before_launch = None
         returns = self.launcher.launch(job_overrides, initial_job_idx)
         for number, ret in enumerate(returns, start=initial_job_idx):
             if ret.status == JobStatus.COMPLETED and _is_nan(ret.return_value):
