@@ -49,6 +49,27 @@ def the_sweep(project: Path) -> Path:
     return sweeps[0]
 
 
+def run_readme_sweep(command: str, project: Path, *budget: str, env: dict | None = None):
+    """A sweep command of the README, as typed plus `budget`: it succeeds; its output and its one folder."""
+    assert command in readme_commands()
+    result = run_command(command, project, *budget, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, the_sweep(project)
+
+
+def kill_when(args: list[str], cwd: Path, env: dict, pattern: str, after_s: float = 0.0) -> None:
+    """Start a command in its own process group and kill -9 all of it once `pattern` exists under cwd."""
+    process = subprocess.Popen(args, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 120
+    while not list(cwd.glob(pattern)):
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.05)
+    time.sleep(after_s)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 def results(sweep: Path) -> dict[str, dict]:
     """job folder name -> its results.json"""
     return {p.parent.name: json.loads(p.read_text()) for p in sweep.glob("*/results.json")}
@@ -66,10 +87,7 @@ def finite_checkpoint(path: Path) -> bool:
 
 def test_readme_sweep_as_typed_ends_with_table_heatmap_and_contact_sheet(project: Path) -> None:
     command = "python train.py -m model.lr=1e-4,2e-4 model.beta1=0.3,0.5"
-    assert command in readme_commands()
-    result = run_command(command, project, *BUDGET)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = the_sweep(project)
+    result, sweep = run_readme_sweep(command, project, *BUDGET)
     found = results(sweep)
     assert len(found) == 4 and {r["status"] for r in found.values()} == {"completed"}
     assert all("model.beta1=" in name for name in found)  # readable run names side by side in TensorBoard
@@ -96,10 +114,7 @@ def test_readme_sweep_as_typed_ends_with_table_heatmap_and_contact_sheet(project
 
 def test_readme_seed_sweep_gives_mean_and_std_per_configuration(project: Path) -> None:
     command = "python train.py -m seed=1,2 model.lr=1e-4,2e-4"
-    assert command in readme_commands()
-    result = run_command(command, project, *BUDGET)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = the_sweep(project)
+    _, sweep = run_readme_sweep(command, project, *BUDGET)
     found = list(results(sweep).values())
     rows = summary_rows(sweep, "summary_seeds.csv")
     assert sorted(r["model.lr"] for r in rows) == ["0.0001", "0.0002"]
@@ -114,10 +129,7 @@ def test_readme_seed_sweep_gives_mean_and_std_per_configuration(project: Path) -
 
 def test_readme_local_parallel_sweep_runs_through_submitit(project: Path) -> None:
     command = "python train.py -m hydra/launcher=local_parallel model.lr=1e-4,2e-4"
-    assert command in readme_commands()
-    result = run_command(command, project, *BUDGET)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = the_sweep(project)
+    _, sweep = run_readme_sweep(command, project, *BUDGET)
     assert [r["status"] for r in results(sweep).values()] == ["completed"] * 2
     assert len([p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]) == 2  # two processes
     assert (sweep / "summary.md").is_file() and len(summary_rows(sweep)) == 2
@@ -168,11 +180,8 @@ def torch_home(tmp_path: Path, inception_weights: Path) -> dict[str, str]:
 
 def test_readme_optuna_search_as_typed(project: Path, torch_home: dict[str, str]) -> None:
     command = "python train.py -m hparams_search=dcgan_optuna"
-    assert command in readme_commands()
     budget = ("hydra.sweeper.n_trials=2", *BUDGET, *METRICS_BUDGET)
-    result = run_command(command, project, *budget, env=torch_home)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = the_sweep(project)
+    _, sweep = run_readme_sweep(command, project, *budget, env=torch_home)
     fids = []
     for name, found in results(sweep).items():
         events = EventAccumulator(str(sweep / name / "tensorboard"))
@@ -219,19 +228,10 @@ def test_readme_optuna_study_with_storage_resumes_after_kill(
     budget = ["hydra.sweeper.n_trials=2", *BUDGET, *METRICS_BUDGET]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", **torch_home}
     args = [sys.executable, *command.split()[1:], *budget]
-    first = subprocess.Popen(args, cwd=project, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.time() + 120
-    while not list(project.glob("outputs/train/multiruns/*/0_*/.hydra")):
-        assert time.time() < deadline and first.poll() is None
-        time.sleep(0.05)
-    os.killpg(first.pid, signal.SIGKILL)  # inside trial 0: starting a Trainer alone takes longer than a poll
-    first.wait()
-
-    again = run_command(command, project, *budget, env=torch_home)
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert "1 cut off and re-queued, 2 to run" in again.stdout
-    sweep = the_sweep(project)  # the resumed study went on in its first folder
+    # Inside trial 0: starting a Trainer alone takes longer than a poll.
+    kill_when(args, project, env, "outputs/train/multiruns/*/0_*/.hydra")
+    again, sweep = run_readme_sweep(command, project, *budget, env=torch_home)
+    assert "1 cut off and re-queued, 2 to run" in again.stdout  # and went on in its first folder
     found = {r["job_num"]: r for r in results(sweep).values()}
     assert sorted(found) == [0, 1, 2]
     assert found[0]["status"] == "interrupted" and "run again as job 1" in found[0]["error"]
@@ -252,15 +252,8 @@ def test_a_sweep_killed_mid_job_resumes_that_job_exactly(project: Path, dataset_
     ]  # fmt: skip
     sweep = [sys.executable, "train.py", "-m", "model.lr=1e-4,2e-4", *overrides[1:]]
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "GANLAB_CACHE_DIR": str(dataset_cache)}
-    process = subprocess.Popen(sweep, cwd=project, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.time() + 120
-    while not list(project.glob("outputs/train/multiruns/*/0_*/checkpoints/epoch_000.ckpt")):
-        assert time.time() < deadline and process.poll() is None
-        time.sleep(0.05)
-    time.sleep(0.3)  # past the epoch-end saves, inside the second epoch
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    # 0.3 s after the first epoch's checkpoint: past the epoch-end saves, inside the second epoch
+    kill_when(sweep, project, env, "outputs/train/multiruns/*/0_*/checkpoints/epoch_000.ckpt", after_s=0.3)
     job = next(the_sweep(project).glob("0_*"))
     assert not (job / "results.json").exists()  # killed: no results, so `ganlab.summary` says so
     last = job / "checkpoints" / "last.ckpt"
