@@ -43,7 +43,10 @@ def test_domain_scores_rank_real_digits_above_noise(classifier_file: Path, tmp_p
     assert held_out["is"] > 5 > random["is"]  # ten classes, confidently told apart: IS towards 10
 
 
-def test_domain_fid_matches_scipy_on_classifier_features(classifier_file: Path, tmp_path: Path) -> None:
+def test_domain_fid_and_precision_recall_match_references(classifier_file: Path, tmp_path: Path) -> None:
+    """FID against SciPy, precision/recall against torch-fidelity's `prc`, on the classifier's features."""
+    from torch_fidelity.metric_prc import prc_features_to_metric
+
     real = torch.from_numpy(np.asarray(MnistMiniDataModule(cache_dir=tmp_path).real_images()))
     extractor = DomainFeatures(classifier_file)
     a, b = real[:1000], real[1000:1600]
@@ -53,7 +56,14 @@ def test_domain_fid_matches_scipy_on_classifier_features(classifier_file: Path, 
     x, y = (extractor(t)["pool"].double().numpy() for t in (a, b))
     s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
     expected = ((x.mean(0) - y.mean(0)) ** 2).sum() + np.trace(s1 + s2 - 2 * linalg.sqrtm(s1 @ s2).real)
-    assert s.compute()["fid"] == pytest.approx(expected, rel=1e-3)
+    got = s.compute()
+    assert got["fid"] == pytest.approx(expected, rel=1e-3)
+    reference = prc_features_to_metric(
+        torch.from_numpy(y).float(), torch.from_numpy(x).float(), prc_neighborhood=3, prc_batch_size=10000,
+        save_cpu_ram=False, verbose=False,
+    )  # fmt: skip
+    for name in ("precision", "recall", "f_score"):
+        assert got[name] == pytest.approx(reference[name], abs=1e-6), name
 
 
 def test_fashion_mnist_test_split_feeds_the_classifier_test(dataset_cache: Path) -> None:

@@ -7,6 +7,7 @@ features are well scaled), save its state dict to a file, and run both implement
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +46,8 @@ def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path,
     real_dir = image_folder(tmp_path / "real", n, seed=2, tint=(0, 0, 0))
     # Splits and subsets that cover every sample make the two implementations' random orders irrelevant.
     reference = torch_fidelity.calculate_metrics(
-        input1=str(fake_dir), input2=str(real_dir), cuda=False, fid=True, isc=True, kid=True,
+        input1=str(fake_dir), input2=str(real_dir), cuda=False, fid=True, isc=True, kid=True, prc=True,
+        feature_extractor="inception-v3-compat", feature_layer_prc="2048",  # prc on FID's features, as ours
         feature_extractor_weights_path=str(inception_weights), isc_splits=1, kid_subsets=2, kid_subset_size=n,
         cache=False, verbose=False,
     )  # fmt: skip
@@ -59,6 +61,11 @@ def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path,
     assert got["is"]["value"] == pytest.approx(reference["inception_score_mean"], rel=1e-2)
     assert got["kid"]["value"] == pytest.approx(reference["kernel_inception_distance_mean"], rel=1e-2)
     assert got["fid"]["n_real"] == got["fid"]["n_fake"] == n
+    for name in ("precision", "recall"):  # fractions of 48 images: equal (to float32 round-off)
+        assert got[name]["value"] == pytest.approx(reference[name], abs=1e-6), name
+        assert got[name]["k"] == 3 and got[name]["n_real"] == got[name]["n_fake"] == n
+    assert 0 < reference["precision"] < 1 or 0 < reference["recall"] < 1  # not a trivial 0 or 1 each
+    assert "PIL Lanczos" in got["fid"]["real_downscale"]  # how the real folder was brought to 32 px
     # metrics.json also speaks torch-fidelity's names (the means; stds differ in ddof), with its values
     assert set(got["torch_fidelity"]) == {k for k in reference if not k.endswith("_std")}
     for key, value in got["torch_fidelity"].items():
@@ -99,6 +106,36 @@ def test_frechet_distance_matches_scipy() -> None:
     scores.update(torch.from_numpy(x), real=True)
     scores.update(torch.from_numpy(y), real=False)
     assert scores.compute()["fid"] == pytest.approx(frechet_scipy(x, y), rel=1e-5)
+
+
+def test_precision_recall_density_coverage_match_references() -> None:
+    """On the same features: torch-fidelity's `prc` for precision/recall, the formulas of the `prdc`
+    package (Naeem et al.), written out with SciPy, for density/coverage; blocks smaller than the sets."""
+    from scipy.spatial.distance import cdist
+    from torch_fidelity.metric_prc import calculate_precision_recall_full
+
+    from ganlab.metrics.manifold import precision_recall
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(300, 16, generator=generator)
+    fake = torch.randn(250, 16, generator=generator) + 0.8  # shifted: partial overlap both ways
+    k = 5
+    got = precision_recall(real, fake, k=k, block=64)
+    precision, recall = calculate_precision_recall_full(fake, real, neighborhood=k)
+    assert got["precision"] == pytest.approx(precision, abs=1e-6)  # of 250 and 300 samples: equal
+    assert got["recall"] == pytest.approx(recall, abs=1e-6)
+    assert 0.2 < precision < 0.8 and 0.2 < recall < 0.8
+
+    x, y = real.double().numpy(), fake.double().numpy()
+    radii = np.sort(cdist(x, x), axis=1)[:, k]  # k-th neighbour, itself at index 0
+    real_fake = cdist(x, y)
+    density = (1 / k) * (real_fake < radii[:, None]).sum(axis=0).mean()
+    coverage = (real_fake.min(axis=1) < radii).mean()
+    assert got["density"] == pytest.approx(density, rel=1e-6)
+    assert got["coverage"] == pytest.approx(coverage, rel=1e-6)
+    assert got["f_score"] == pytest.approx(2 * precision * recall / (precision + recall))
+    with pytest.raises(GanlabError, match=r"prc_neighborhood=5 needs more than 5 images"):
+        precision_recall(real[:5], fake, k=k)
 
 
 def test_protocol_names_everything_a_reader_needs(inception_weights: Path) -> None:
@@ -147,7 +184,11 @@ def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(
     events = EventAccumulator(str(tmp_path / "a" / "tensorboard"))
     events.Reload()
     fids = [e.value for e in events.Scalars("val/fid")]
-    assert len(fids) == 2 and {"val/is", "val/kid"} <= set(events.Tags()["scalars"])
+    logged = {"val/is", "val/kid", "val/precision", "val/recall", "val/density", "val/coverage"}
+    assert len(fids) == 2 and logged <= set(events.Tags()["scalars"])
+    protocol = json.loads((tmp_path / "a" / "metrics_protocol.json").read_text())
+    assert protocol["num_real"] == protocol["num_fake"] == 16 and protocol["prc_neighborhood"] == 3
+    assert protocol["real_downscale"] == "none: 28x28 as stored"
     assert best == pytest.approx(min(fids))  # what a sweeper minimises: the best FID of the run
     best_ckpt = [p.name for p in (tmp_path / "a" / "checkpoints").glob("best_fid_epoch_*.ckpt")]
     assert best_ckpt == [f"best_fid_epoch_{fids.index(min(fids)):03d}.ckpt"]

@@ -86,6 +86,10 @@ class ImageDataModule(L.LightningDataModule):
         """Read the source: uint8 images (N, C, H, W) at the training size, labels or None, metadata."""
         raise NotImplementedError
 
+    def downscale(self) -> str:
+        """How the source images were resized to `image_size` (recorded with every metric)."""
+        raise NotImplementedError
+
     # --- cache ---------------------------------------------------------------------------------------
     def cache_key(self) -> str:
         spec = {

@@ -61,6 +61,9 @@ class ImageFolderDataModule(ImageDataModule):
             "labels": self.labels,
         }
 
+    def downscale(self) -> str:
+        return sources.file_downscale(self.image_size, self.crop_size)
+
     def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         files = self.files()
         label_of, class_names = self._labels(files) if self.labels else (None, [])

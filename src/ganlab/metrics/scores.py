@@ -1,12 +1,15 @@
-"""FID, IS and KID through torchmetrics, on features extracted once per image.
+"""FID, IS and KID through torchmetrics, precision/recall/density/coverage, on features extracted once.
 
-torchmetrics' metrics run their own Inception per metric; here one extractor pass feeds all three
+torchmetrics' metrics run their own Inception per metric; here one extractor pass feeds all of them
 (through identity feature modules), so the reference protocol costs one Inception forward per image.
+Under DDP each process extracts its share and every process receives all features (`add_shared`), so
+torchmetrics' own synchronisation is off: it would count real statistics once per process.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 from importlib.metadata import version
 from typing import Any
 
@@ -14,7 +17,10 @@ import torch
 from torch import nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 
+from ganlab.metrics.distributed import gather_rows
 from ganlab.metrics.features import FeatureExtractor
+from ganlab.metrics.manifold import precision_recall
+from ganlab.utils.errors import GanlabError
 
 
 class _PrecomputedFeatures(nn.Identity):
@@ -26,7 +32,8 @@ class _PrecomputedFeatures(nn.Identity):
 
 
 class GenerativeScores(nn.Module):
-    """Accumulate real and generated images; `compute()` gives FID, IS (of the generated) and KID."""
+    """Accumulate real and generated images; `compute()` gives FID, IS (of the generated), KID and, with a
+    `prc_neighborhood` k, precision, recall, density and coverage on the same features (FID's)."""
 
     def __init__(
         self,
@@ -35,6 +42,7 @@ class GenerativeScores(nn.Module):
         is_splits: int = 10,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
+        prc_neighborhood: int | None = 3,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -44,27 +52,45 @@ class GenerativeScores(nn.Module):
         with warnings.catch_warnings():  # that IS and KID keep their features is the point here
             warnings.filterwarnings("ignore", message=".*will save all extracted features")
             self.fid = FrechetInceptionDistance(
-                feature=_PrecomputedFeatures(feature_dim), reset_real_features=False
+                feature=_PrecomputedFeatures(feature_dim), reset_real_features=False, sync_on_compute=False
             )
-            self.inception_score = InceptionScore(feature=_PrecomputedFeatures(0), splits=is_splits)
+            self.inception_score = InceptionScore(
+                feature=_PrecomputedFeatures(0), splits=is_splits, sync_on_compute=False
+            )
             self.kid = KernelInceptionDistance(
                 feature=_PrecomputedFeatures(feature_dim), subsets=kid_subsets, subset_size=kid_subset_size,
-                reset_real_features=False,
+                reset_real_features=False, sync_on_compute=False,
             )  # fmt: skip
         self.seed = seed
         self.is_splits, self.kid_subsets, self.kid_subset_size = is_splits, kid_subsets, kid_subset_size
+        if prc_neighborhood is not None and prc_neighborhood < 1:
+            raise GanlabError(
+                f"metrics.prc_neighborhood={prc_neighborhood} must be 1 or more (3 as torch-fidelity) or null"
+            )
+        self.prc_neighborhood = prc_neighborhood
         self.counts = {"real": 0, "fake": 0}
+        self.real_downscale: str | None = None  # how the dataset's images were resized (protocol)
 
     @torch.no_grad()
     def update(self, images: torch.Tensor, real: bool) -> None:
-        """uint8 images (N, C, H, W)."""
-        features = self.extractor(images)
+        """uint8 images (N, C, H, W), all scored by this process."""
+        self.update_features(self.extractor(images), real)
+
+    @torch.no_grad()
+    def add_shared(self, batches: Iterable[torch.Tensor], real: bool) -> None:
+        """This process's share of the images (`distributed.share`); every process's features are
+        gathered in rank order, so all processes hold, and compute from, the whole set."""
+        parts = [self.extractor(images) for images in batches]
+        keys = ("pool",) if real else ("pool", "logits")
+        self.update_features({key: gather_rows(torch.cat([p[key] for p in parts])) for key in keys}, real)
+
+    def update_features(self, features: dict[str, torch.Tensor], real: bool) -> None:
         self.fid.update(features["pool"], real=real)
         self.kid.update(features["pool"], real=real)
         if not real:
             # float64 as in torch-fidelity: float32 softmax underflows to 0 and 0 * log 0 is NaN
             self.inception_score.update(features["logits"].double())
-        self.counts["real" if real else "fake"] += len(images)
+        self.counts["real" if real else "fake"] += len(features["pool"])
 
     def reset_fake(self) -> None:
         """Forget the generated images, keep the real ones (the same real set scores every epoch)."""
@@ -99,13 +125,17 @@ class GenerativeScores(nn.Module):
             torch.manual_seed(self.seed)
             kid_mean, kid_std = self.kid.compute()
             is_mean, is_std = self.inception_score.compute()
-        return {
+        results = {
             "fid": float(self.fid.compute()),
             "is": float(is_mean),
             "is_std": float(is_std),
             "kid": float(kid_mean),
             "kid_std": float(kid_std),
         }
+        if self.prc_neighborhood:  # on the features KID keeps: FID's, of every real and generated image
+            real, fake = torch.cat(self.kid.real_features), torch.cat(self.kid.fake_features)
+            results.update(precision_recall(real, fake, self.prc_neighborhood))
+        return results
 
     def protocol(self) -> dict[str, Any]:
         protocol = self.extractor.protocol() if isinstance(self.extractor, FeatureExtractor) else {}
@@ -116,5 +146,7 @@ class GenerativeScores(nn.Module):
             "is_splits": self.is_splits,
             "kid_subsets": self.kid_subsets,
             "kid_subset_size": min(self.kid_subset_size, self.counts["real"], self.counts["fake"]),
+            "prc_neighborhood": self.prc_neighborhood,
+            "real_downscale": self.real_downscale,
             "versions": {name: version(name) for name in ("torch", "torchmetrics", "torch-fidelity")},
         }

@@ -38,6 +38,7 @@ def score_generator(
     cache = real_stats_path(
         cfg.metrics.cache_dir, datamodule.name, datamodule.cache_key(), extractor, count, seed
     )
+    scores.real_downscale = datamodule.downscale()
     add_real_images(scores, real, count, seed, batch_size, cache)
 
     image_dir = out / "images" if cfg.save_images else None
