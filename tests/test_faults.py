@@ -163,6 +163,9 @@ MORE_BAD_VALUES = {
     "trainer.max_epochs=-5": "trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number of "
     "epochs",
     "model.loss=foo": "model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
+    "model.loss=wgan_gp model.d_norm=layer model.compile=true": "model.compile=true cannot train "
+    "model.loss=wgan_gp: torch.compile does not differentiate twice (the gradient penalty does); drop one "
+    "of them",
 }
 
 
@@ -184,7 +187,7 @@ def test_more_bad_values_stop_before_training_with_their_line(
     make_cfg, tmp_path: Path, override: str
 ) -> None:
     with pytest.raises(GanlabError) as err:
-        train(make_cfg(override))
+        train(make_cfg(*override.split()))
     assert str(err.value) == MORE_BAD_VALUES[override]
     assert not (tmp_path / "run" / "tensorboard").exists()  # stopped before the Trainer
 

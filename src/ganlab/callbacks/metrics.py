@@ -77,7 +77,7 @@ class GenerativeMetrics(L.Callback):
             "epoch %d: %s on %d samples",
             epoch,
             {k: round(v, 4) for k, v in self.last.items()},
-            self.num_samples,
+            scores.counts["fake"],
         )
 
     # --- real statistics -----------------------------------------------------------------------------

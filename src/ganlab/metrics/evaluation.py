@@ -94,9 +94,15 @@ def add_real_images(
         for start in range(0, len(index), batch_size)
     )
     scores.add_shared(batches, real=True)
-    if cache_path is not None and world()[0] == 0:  # whole or not at all: later runs trust what they find
-        with atomic_open(cache_path, "wb") as f:
-            torch.save(scores.real_state(), f)
+    if cache_path is not None and world()[0] == 0:
+        write_real_state(scores, cache_path)
+
+
+def write_real_state(scores: GenerativeScores, path: Path) -> None:
+    """Whole or not at all (temporary file, then rename): later runs and racing sweep jobs trust what they
+    find there."""
+    with atomic_open(path, "wb") as f:
+        torch.save(scores.real_state(), f)
 
 
 def _read_real_state(path: Path, device: torch.device, count: int) -> dict[str, Any] | None:

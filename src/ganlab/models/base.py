@@ -48,6 +48,8 @@ class GANModule(GanlabModule, GenerativeModel):
         ema_start: int = 0,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 1234,
+        compile: bool = False,
+        channels_last: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__()
@@ -60,6 +62,11 @@ class GANModule(GanlabModule, GenerativeModel):
             raise GanlabError(f"model.n_critic={n_critic} must be at least 1")
         if not 0.0 <= label_smoothing + label_noise < 0.5:
             raise GanlabError("model.label_smoothing + model.label_noise must lie in [0, 0.5)")
+        if compile and loss == "wgan_gp":
+            raise GanlabError(
+                "model.compile=true cannot train model.loss=wgan_gp: torch.compile does not differentiate "
+                "twice (the gradient penalty does); drop one of them"
+            )
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise GanlabError(f"model.ema_decay={ema_decay} must lie in (0, 1), e.g. 0.999, or be null")
         self.loss = make_loss(loss, gp_weight)
@@ -112,6 +119,15 @@ class GANModule(GanlabModule, GenerativeModel):
         return {"fixed_noise": (self.generate(self.fixed_z), math.ceil(math.sqrt(len(self.fixed_z))))}
 
     # --- training ------------------------------------------------------------------------------------
+    def configure_model(self) -> None:
+        """The fast paths (`model.channels_last`, `model.compile`), set up when training starts, before the
+        optimizers and any DDP wrapping. Neither changes parameter names: checkpoints stay interchangeable."""
+        if self.hparams.channels_last:  # 4-d weights (convolutions) in NHWC; activations follow them
+            self.to(memory_format=torch.channels_last)
+        if self.hparams.compile:  # in place (nn.Module.compile): no `_orig_mod.` in the state dict
+            self.generator.compile()
+            self.discriminator.compile()
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         real, labels = batch  # labels are -1 for unlabelled data; only conditional models read them
         opt_d, opt_g = self.optimizers()

@@ -54,6 +54,12 @@ def gpu_count() -> int:
     return torch.cuda.device_count()
 
 
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
 def register_resolvers() -> None:
     OmegaConf.register_new_resolver("run_dirname", _run_dirname, replace=True)
     OmegaConf.register_new_resolver("cwd", os.getcwd, replace=True)
@@ -61,6 +67,7 @@ def register_resolvers() -> None:
     OmegaConf.register_new_resolver("unique_dir", unique_dir, use_cache=True, replace=True)
     OmegaConf.register_new_resolver("job_gpu", job_gpu, replace=True)
     OmegaConf.register_new_resolver("gpu_count", gpu_count, use_cache=True, replace=True)
+    OmegaConf.register_new_resolver("cuda_available", cuda_available, use_cache=True, replace=True)
 
 
 def is_multirun() -> bool:
