@@ -8,9 +8,14 @@
    loop computes and throws away.)
    The divergence check (a finiteness test of each loss before its optimizer step, two per batch) is
    timed on its own against that step, since its cost is far below the run-to-run noise of the ratio.
+   The fast paths, each one switch, against the same plain loop: `trainer.precision=bf16-mixed`,
+   `model.compile=true`, `model.channels_last=true` (the first batches, which pay for compilation, are
+   not timed). On a GPU machine the same command gives the GPU figures (`--device cuda`).
 2. Data: one pass over the memory-mapped uint8 cache vs decoding the JPEGs every epoch
    (torchvision's ImageFolder with the same resize): what the cache saves per epoch; and the cache's
    self-check (size and BLAKE2b of the array), paid once per run.
+3. Metrics: precision/recall/density/coverage (k-NN over all pairs) vs FID's Fréchet distance, both on
+   the same 10,000 x 2048 features, i.e. what each adds after the Inception pass.
 """
 
 from __future__ import annotations
@@ -26,18 +31,21 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.data import ImageFolderDataModule
+from ganlab.metrics import GenerativeScores
 from ganlab.models import DCGAN
 from ganlab.models.divergence import check_finite_loss
 from ganlab.utils.files import file_digest
+from ganlab.utils.quiet import quiet_dependencies
 
 
 def plain_loop(model: DCGAN, batches: list[torch.Tensor]) -> float:
     """pytorch/examples' dcgan step on the same networks; returns images per second."""
     opt_d, opt_g = model.configure_optimizers()
     g, d = model.generator, model.discriminator
+    synchronize(model.device)
     start = time.perf_counter()
     for real in batches:
-        fake = g(torch.randn(real.shape[0], model.hparams.latent_dim))
+        fake = g(torch.randn(real.shape[0], model.hparams.latent_dim, device=real.device))
         opt_d.zero_grad()
         real_logits, fake_logits = d(real), d(fake.detach())
         loss_d = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
@@ -48,22 +56,30 @@ def plain_loop(model: DCGAN, batches: list[torch.Tensor]) -> float:
         gen_logits = d(fake)
         F.binary_cross_entropy_with_logits(gen_logits, torch.ones_like(gen_logits)).backward()
         opt_g.step()
+    synchronize(model.device)
     return len(batches) * batches[0].shape[0] / (time.perf_counter() - start)
 
 
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 class Timer(L.Callback):
-    """Images per second over the batches after the first (which pays for start-up)."""
+    """Images per second over the batches after the first `warmup` (start-up, compilation)."""
+
+    def __init__(self, warmup: int = 1) -> None:
+        self.warmup = warmup
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if batch_idx == 1:
+        if batch_idx == self.warmup:
+            synchronize(pl_module.device)
             self.start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
-        self.rate = (
-            (trainer.num_training_batches - 1)
-            * trainer.datamodule.batch_size
-            / (time.perf_counter() - self.start)
-        )
+        synchronize(pl_module.device)
+        timed = trainer.num_training_batches - self.warmup
+        self.rate = timed * trainer.datamodule.batch_size / (time.perf_counter() - self.start)
 
 
 class UInt8Batches(L.LightningDataModule):
@@ -81,33 +97,86 @@ class UInt8Batches(L.LightningDataModule):
         return batch[0].float() / 127.5 - 1, batch[1]
 
 
-def bench_training(batch_size: int, batches: int) -> None:
-    torch.manual_seed(0)
-    images = torch.randint(0, 256, ((batches + 1) * batch_size, 3, 64, 64), dtype=torch.uint8)
-    float_batches = [b.float() / 127.5 - 1 for b in images.split(batch_size)][1:]
-    plain_loop(DCGAN(), float_batches[:2])  # warm-up
-    before = plain_loop(DCGAN(), float_batches)
-    timer = Timer()
+def framework_rate(
+    images: torch.Tensor,
+    batch_size: int,
+    accelerator: str,
+    precision: str = "32-true",
+    warmup: int = 1,
+    **switches: bool,
+) -> tuple[float, DCGAN]:
+    """Images per second of ganlab's DCGAN under a Lightning Trainer, with the given switches."""
+    timer = Timer(warmup)
     trainer = L.Trainer(
-        accelerator="cpu", max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, callbacks=[timer],
+        accelerator=accelerator, devices=1, precision=precision, max_epochs=1, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
-    trainer.fit(DCGAN(), UInt8Batches(images, batch_size))
-    baseline = (before + plain_loop(DCGAN(), float_batches)) / 2  # before and after: drift cancels
-    print(f"training, DCGAN 64px RGB, batch {batch_size}, {torch.get_num_threads()} threads:")
-    print(f"  plain PyTorch loop   {baseline:8.1f} img/s  (baseline)")
-    print(f"  ganlab + Lightning   {timer.rate:8.1f} img/s  ratio {timer.rate / baseline:.2f}")
-    model = trainer.lightning_module
+    model = DCGAN(**switches)
+    trainer.fit(model, UInt8Batches(images, batch_size))
+    return timer.rate, model
+
+
+def bench_training(batch_size: int, batches: int, device: torch.device) -> None:
+    torch.manual_seed(0)
+    accelerator = "gpu" if device.type == "cuda" else "cpu"
+    images = torch.randint(0, 256, ((batches + 1) * batch_size, 3, 64, 64), dtype=torch.uint8)
+    float_batches = [(b.float() / 127.5 - 1).to(device) for b in images.split(batch_size)][1:]
+    plain_loop(DCGAN().to(device), float_batches[:2])  # warm-up
+    before = plain_loop(DCGAN().to(device), float_batches)
+    rate, model = framework_rate(images, batch_size, accelerator)
+    fast = {  # the first 3 batches pay for compilation (and recompiles as D's requires_grad flips)
+        "trainer.precision=bf16-mixed": framework_rate(images, batch_size, accelerator, "bf16-mixed", 3)[0],
+        "model.compile=true": framework_rate(images, batch_size, accelerator, warmup=3, compile=True)[0],
+        "model.channels_last=true": framework_rate(images, batch_size, accelerator, warmup=3,
+                                                   channels_last=True)[0],
+        "all three": framework_rate(images, batch_size, accelerator, "bf16-mixed", warmup=3, compile=True,
+                                    channels_last=True)[0],
+    }  # fmt: skip
+    after = plain_loop(DCGAN().to(device), float_batches)
+    baseline = (before + after) / 2  # before and after: drift cancels
+    where = (
+        torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    )
+    drift = f"plain loop {before:.1f} before, {after:.1f} after"
+    print(f"training, DCGAN 64px RGB, batch {batch_size}, {where} ({drift}):")
+    print(f"  plain PyTorch loop              {baseline:8.1f} img/s  (baseline)")
+    print(f"  ganlab + Lightning              {rate:8.1f} img/s  ratio {rate / baseline:.2f}")
+    for name, value in fast.items():
+        print(f"  {name:30s}  {value:8.1f} img/s  ratio {value / baseline:.2f}")
     loss = torch.tensor(0.7)
     calls = 10_000
     start = time.perf_counter()
     for _ in range(calls):
         check_finite_loss(model, "train/d_loss", loss)
     check = (time.perf_counter() - start) / calls
-    batch_time = batch_size / timer.rate
+    batch_time = batch_size / rate
     print(
         f"  divergence check     {check * 1e6:8.1f} us a call, two a batch: {2 * check / batch_time:.2e} "
         "of a batch's time"
+    )
+
+
+def bench_metrics(count: int, device: torch.device) -> None:
+    from ganlab.metrics.manifold import precision_recall
+
+    generator = torch.Generator().manual_seed(0)
+    real = torch.randn(count, 2048, generator=generator).to(device)
+    fake = (torch.randn(count, 2048, generator=generator) * 1.1 + 0.1).to(device)
+    scores = GenerativeScores(torch.nn.Identity(), feature_dim=2048, prc_neighborhood=None).to(device)
+    scores.update_features({"pool": real}, real=True)  # these are the features
+    scores.update_features({"pool": fake, "logits": fake[:, :10]}, real=False)
+    start = time.perf_counter()
+    scores.fid.compute()
+    synchronize(device)
+    fid_time = time.perf_counter() - start
+    start = time.perf_counter()
+    precision_recall(real, fake, k=3)
+    synchronize(device)
+    prc_time = time.perf_counter() - start
+    print(f"metrics after the features, {count} real and {count} generated 2048-d features, {device}:")
+    print(f"  Fréchet distance (FID)                       {fid_time:9.2f} s  (baseline)")
+    print(
+        f"  precision/recall/density/coverage (k=3)      {prc_time:9.2f} s  ratio {prc_time / fid_time:.1f}"
     )
 
 
@@ -155,8 +224,13 @@ if __name__ == "__main__":
     )
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--batches", type=int, default=12)
+    parser.add_argument("--metric-samples", type=int, default=10_000)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
-    bench_training(args.batch_size, args.batches)
+    quiet_dependencies()
+    device = torch.device(args.device)
+    bench_training(args.batch_size, args.batches, device)
+    bench_metrics(args.metric_samples, device)
     if args.image_dir.is_dir():
         bench_data(args.image_dir, args.batch_size)
     else:

@@ -99,6 +99,19 @@ def test_two_processes_racing_on_the_real_statistics_cache(
     assert state is not None and torch.equal(state["kid_features"], fresh.real_state()["kid_features"])
 
 
+FAST_COMMAND = "python train.py trainer.precision=bf16-mixed model.compile=true model.channels_last=true"
+
+
+def test_fast_paths_command_trains(project: Path) -> None:
+    assert FAST_COMMAND in readme_commands()
+    result = run_command(FAST_COMMAND, project, "trainer.max_epochs=1", "trainer.limit_train_batches=4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = (project / "outputs/train/runs").iterdir()
+    results = json.loads((run / "results.json").read_text())
+    assert results["status"] == "completed" and results["global_step"] == 8
+    assert all(abs(results["final"][name]) < 100 for name in ("train/d_loss", "train/g_loss"))
+
+
 class Losses(L.Callback):
     def __init__(self) -> None:
         self.seen: list[tuple[float, float]] = []
