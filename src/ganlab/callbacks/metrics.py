@@ -12,7 +12,8 @@ from torch import nn
 
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.metrics.distributed import share, world
-from ganlab.metrics.evaluation import MANIFOLD_METRICS, add_real_images, generated_batches, real_stats_path
+from ganlab.metrics.evaluation import add_real_images, generated_batches, real_stats_path
+from ganlab.metrics.manifold import MANIFOLD_METRICS
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.files import atomic_write_text
 from ganlab.utils.modes import epoch_is_due

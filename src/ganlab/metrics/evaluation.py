@@ -14,6 +14,7 @@ from torch import nn
 
 from ganlab.metrics.distributed import all_true, share, world
 from ganlab.metrics.features import FeatureExtractor
+from ganlab.metrics.manifold import MANIFOLD_METRICS
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.files import atomic_open
 from ganlab.utils.images import to_uint8
@@ -38,8 +39,9 @@ def generated_batches(
     All of class `label` when given (conditional models)."""
     generator = torch.Generator().manual_seed(seed)
     z = model.sample_latent(count, generator=generator)
-    labels = model.sample_labels(count, generator=generator) if label is None else None
-    if label is not None:
+    if label is None:
+        labels = model.sample_labels(count, generator=generator)
+    else:
         labels = torch.full((count,), label, dtype=torch.long)
     rows = range(count) if rows is None else rows
     with eval_mode(model), torch.autocast(model.device.type, enabled=False):
@@ -49,7 +51,6 @@ def generated_batches(
             yield to_uint8(model.generate(z[part].to(model.device), batch_labels).float())
 
 
-MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")
 REAL_STATE_KEYS = {"fid_sum", "fid_cov_sum", "fid_n", "kid_features", "count"}  # GenerativeScores.real_state
 
 
@@ -88,7 +89,8 @@ def add_real_images(
         scores.load_real_state(state)
         log.info("real statistics from %s", cache_path)
         return
-    index = real_subset(len(real), count, seed)[share(count).start : share(count).stop]
+    mine = share(count)
+    index = real_subset(len(real), count, seed)[mine.start : mine.stop]
     batches = (
         torch.from_numpy(np.asarray(real[index[start : start + batch_size]])).to(device)
         for start in range(0, len(index), batch_size)
