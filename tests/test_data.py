@@ -72,6 +72,28 @@ def test_fashion_mnist_both_splits(dataset_cache: Path, split: str, count: int) 
     assert np.bincount(dm.train_set.labels).tolist() == [count // 10] * 10
 
 
+def test_holdout_is_the_test_split_and_is_never_trained_on(dataset_cache: Path) -> None:
+    """MNIST here has no t10k files: `data.holdout` keeps a seeded random part out of training as the test
+    split (the classifier that scores `python train.py` is tested on digits it never saw)."""
+
+    def mnist(**kwargs) -> IdxDataModule:
+        return IdxDataModule(root=shared("mnist"), name="mnist", download=False, cache_dir=dataset_cache,
+                             **kwargs)  # fmt: skip
+
+    assert not mnist().has_test_split()  # no t10k files: nothing to test on, and no download attempted
+    dm = mnist(holdout=5000)
+    assert dm.has_test_split()
+    dm.setup()
+    train, test = dm.train_dataloader().dataset, dm.test_dataloader().dataset
+    assert (len(train), len(test)) == (55000, 5000)
+    every = np.asarray(mnist().real_images()).reshape(60000, -1)
+    rows = [bytes(r) for part in (train.images, test.images) for r in np.asarray(part).reshape(len(part), -1)]
+    assert sorted(rows) == sorted(bytes(r) for r in every)  # the two parts are a partition of the images
+    assert np.bincount(test.labels).min() > 400  # a random subset: every class is in it
+    with pytest.raises(GanlabError, match=r"data\.holdout=60000 must lie between 0 and the 60000 images"):
+        mnist(holdout=60000).setup()
+
+
 def test_idx_reads_gzipped_and_plain_files_alike(tmp_path: Path) -> None:
     source = shared("fashion-mnist")
     plain = tmp_path / "plain"

@@ -7,6 +7,7 @@ twice. Batches stay uint8 until they reach the device, where they become floats 
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -60,6 +61,7 @@ class ImageDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         num_classes: int | None = None,
         name: str | None = None,
+        holdout: int = 0,
     ) -> None:
         super().__init__()
         self.name = name or self.name  # names the cache files and the domain classifier (metrics=domain)
@@ -73,7 +75,9 @@ class ImageDataModule(L.LightningDataModule):
         self.flip = flip
         self.pin_memory = pin_memory
         self.num_classes = num_classes
+        self.holdout = holdout  # images kept out of training (a seeded random subset): the test split
         self.train_set: ArrayImageDataset | None = None
+        self.holdout_set: ArrayImageDataset | None = None
         self._resume: tuple[int, int, dict[str, Any] | None] | None = None
         self.class_names: list[str] = []
 
@@ -135,6 +139,17 @@ class ImageDataModule(L.LightningDataModule):
         if labels is not None and self.num_classes is None:
             self.num_classes = len(self.class_names) or int(labels.max()) + 1
         self.train_set = ArrayImageDataset(images, labels)
+        if self.holdout:
+            if not 0 < self.holdout < len(images):
+                raise GanlabError(
+                    f"data.holdout={self.holdout} must lie between 0 and the {len(images)} images of "
+                    f"{self.name}: lower it"
+                )
+            order = np.random.default_rng(0).permutation(len(images))
+            held, kept = np.sort(order[: self.holdout]), np.sort(order[self.holdout :])
+            pick = (lambda index: None) if labels is None else (lambda index: labels[index])
+            self.holdout_set = ArrayImageDataset(images[held], pick(held))
+            self.train_set = ArrayImageDataset(images[kept], pick(kept))
 
     # --- loading -------------------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:
@@ -174,7 +189,18 @@ class ImageDataModule(L.LightningDataModule):
         return images, labels
 
     def has_test_split(self) -> bool:
-        return False
+        return self.holdout > 0
+
+    def test_split(self) -> ImageDataModule:
+        """The images kept out of training (`data.holdout`), as a data module of their own."""
+        self.setup()
+        test = copy.copy(self)
+        test.train_set, test.holdout, test.holdout_set = self.holdout_set, 0, None
+        return test
+
+    def test_dataloader(self) -> DataLoader:
+        test = self.test_split().train_set
+        return DataLoader(test, batch_size=self.batch_size, num_workers=self.num_workers)
 
     def real_images(self) -> np.ndarray:
         """All training images as uint8 (N, C, H, W), memory-mapped; what metrics compare against."""

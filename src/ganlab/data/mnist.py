@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from torch.utils.data import DataLoader
 
 from ganlab.data import sources
 from ganlab.data.datamodules import ImageDataModule
@@ -104,10 +103,18 @@ class IdxDataModule(ImageDataModule):
         return ""
 
     def has_test_split(self) -> bool:
-        return self.split == "train"
+        """Held-out training images (`data.holdout`), else the t10k files when they are there."""
+        if self.holdout or self.split == "test":
+            return bool(self.holdout)
+        return all(
+            sources.find_idx_file(self.root, f"t10k-{kind}-idx{n}-ubyte")
+            for kind, n in (("images", 3), ("labels", 1))
+        )
 
-    def test_split(self) -> IdxDataModule:
-        """The same data's other split ('test': the t10k files), with the same settings."""
+    def test_split(self) -> ImageDataModule:
+        """The held-out images (`data.holdout`), else the same data's other split (the t10k files)."""
+        if self.holdout:
+            return super().test_split()
         test = IdxDataModule(
             root=self.root, name=self.name, split="test", download=self.download,
             class_names=self.configured_class_names, image_size=self.image_size, channels=self.channels,
@@ -116,11 +123,6 @@ class IdxDataModule(ImageDataModule):
         test.prepare_data()
         test.setup()
         return test
-
-    def test_dataloader(self) -> DataLoader:
-        return DataLoader(
-            self.test_split().train_set, batch_size=self.batch_size, num_workers=self.num_workers
-        )
 
     def fingerprint(self) -> dict[str, Any]:
         return {"files": [_file_signature(p) for p in self._files()]}
