@@ -11,7 +11,8 @@ classifier trained on the full MNIST training set, minus 5,000 held-out digits
 classifies with >= 90% confidence, and the share of each class; the held-out real digits are scored the
 same way as the ceiling. An experiment runs `python train.py experiment=<name>` and `python evaluate.py
 ... metrics=domain real_split=test metrics.num_samples=10000` (FID, IS, precision, recall; class accuracy
-of conditional models). `--epochs N` is a budget (`trainer.max_epochs=N`), printed with the numbers.
+of conditional models). `--epochs N` is a budget (`trainer.max_epochs=N`), printed with the numbers, as
+are further overrides (`python benchmarks/recipes.py default model.ema_decay=0.999 ...`) to try a change.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def digit_scores(images: torch.Tensor, classifier: DomainFeatures) -> dict[str, 
 
 def default_recipe(args: argparse.Namespace, out: Path) -> None:
     budget = [f"trainer.max_epochs={args.epochs}"] if args.epochs else []
+    budget += args.overrides
     seconds = run("train.py", f"hydra.run.dir={out}", *budget)
     model, _ = load_generator(
         OmegaConf.create({"ckpt_path": str(out / "checkpoints/last.ckpt"), "device": "cpu"})
@@ -83,6 +85,7 @@ def default_recipe(args: argparse.Namespace, out: Path) -> None:
 
 def experiment_recipe(args: argparse.Namespace, out: Path) -> None:
     budget = [f"trainer.max_epochs={args.epochs}"] if args.epochs else []
+    budget += args.overrides
     seconds = run("train.py", f"experiment={args.recipe}", f"hydra.run.dir={out}", *budget)
     run("evaluate.py", f"ckpt_path={out / 'checkpoints/last.ckpt'}", "metrics=domain", "real_split=test",
         "metrics.num_samples=10000", f"metrics.classifier={args.classifier}",
@@ -101,13 +104,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("recipe", help="default, or an experiment name (conf/experiment/)")
+    parser.add_argument("overrides", nargs="*", help="overrides on top of the recipe")
     parser.add_argument("--classifier", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=None, help="a budget: trainer.max_epochs")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist", type=Path, default=PROJECT.parent / "shared/data/mnist")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "run"
         (default_recipe if args.recipe == "default" else experiment_recipe)(args, out)

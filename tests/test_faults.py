@@ -150,8 +150,8 @@ BAD_VALUES = {
     "data.channels=2": "error: data.channels=2 is not supported: use 1 (grayscale) or 3 (RGB)",
     "data.image_size=48": "error: image_size=48 is not supported by DCGAN: use 4*2^k or 7*2^k pixels "
     "(28, 32, 64, 128, ...)",
-    "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are beta1, beta2, channels, "
-    "channels_last, compile, d_dropout, d_norm, d_width, ema_decay, ema_start, fixed_noise_seed, "
+    "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are augment, beta1, beta2, "
+    "channels, channels_last, compile, d_dropout, d_norm, d_width, ema_decay, ema_start, fixed_noise_seed, "
     "g_dense_first, g_width, gp_weight, grad_clip_algorithm, grad_clip_val, image_size, label_noise, "
     "label_smoothing, latent_dim, latent_prior, leaky_slope, loss, lr, lr_d, lr_g, n_critic, "
     "num_fixed_samples, optimizer, spectral_norm, upsample",
@@ -164,6 +164,8 @@ MORE_BAD_VALUES = {
     "trainer.max_epochs=-5": "trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number of "
     "epochs",
     "model.loss=foo": "model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
+    "model.augment=[flip]": "model.augment: 'flip' is not known; use a list of translation, cutout, e.g. "
+    "model.augment=[translation,cutout]",
     "model.loss=wgan_gp model.d_norm=layer model.compile=true": "model.compile=true cannot train "
     "model.loss=wgan_gp: torch.compile does not differentiate twice (the gradient penalty does); drop one "
     "of them",

@@ -157,3 +157,27 @@ def test_fixed_noise_is_independent_of_the_global_seed_and_saved() -> None:
 def test_bad_options_are_named(option: dict, message: str) -> None:
     with pytest.raises(GanlabError, match=message.replace("(", r"\(")):
         DCGAN(**{**TINY_MODEL, **option})
+
+
+def test_diff_augment_shifts_and_cuts_out_and_lets_gradients_through() -> None:
+    """DiffAugment: whole-pixel shifts of at most 1/8 of the side, a half-side square set to 0, per image,
+    differentiable (G learns through what D sees)."""
+    from ganlab.models.augment import diff_augment
+
+    torch.manual_seed(0)
+    images = torch.rand(64, 1, 16, 16) + 1  # no zeros of its own
+    shifted = diff_augment(images, ("translation",))
+    for original, moved in zip(images, shifted, strict=True):
+        found = [
+            (dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+            if torch.equal(moved[0, max(dy, 0) : 16 + min(dy, 0), max(dx, 0) : 16 + min(dx, 0)],
+                           original[0, max(-dy, 0) : 16 + min(-dy, 0), max(-dx, 0) : 16 + min(-dx, 0)])
+        ]  # fmt: skip
+        assert found, "every image is its original shifted by at most 2 of 16 pixels"
+    assert len({tuple(map(int, (m == 0).flatten().nonzero()[:1].flatten())) for m in shifted}) > 1
+    cut = diff_augment(images, ("cutout",))
+    zeros = (cut == 0).flatten(1).sum(1)
+    assert zeros.max() == 64 and zeros.min() > 0  # an 8x8 square, less where it leaves the image
+    images.requires_grad_(True)
+    diff_augment(images, ("translation", "cutout")).sum().backward()
+    assert images.grad is not None and images.grad.sum() > 0

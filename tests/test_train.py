@@ -165,3 +165,13 @@ def test_dcgan_on_anime_faces_at_64px(make_cfg, tmp_path: Path) -> None:
             4 * 66 + 2,
             4 * 66 + 2,
         )  # 16 samples, 64 px, 2 px padding
+
+
+def test_a_list_setting_survives_the_checkpoint(make_cfg, tmp_path: Path) -> None:
+    """`model.augment=[translation,cutout]` trains, and its checkpoint loads with weights_only (a list
+    setting reaches the model as a plain list, not an OmegaConf container that torch refuses)."""
+    from ganlab.utils.checkpoints import load_checkpoint
+
+    train(make_cfg("model.augment=[translation,cutout]"))
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert checkpoint["hyper_parameters"]["augment"] == ["translation", "cutout"]

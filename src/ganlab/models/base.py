@@ -118,6 +118,10 @@ class GANModule(GanlabModule, GenerativeModel):
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         return {"fixed_noise": (self.generate(self.fixed_z), math.ceil(math.sqrt(len(self.fixed_z))))}
 
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """What D sees of an image batch, real or generated (differentiable augmentation); as is here."""
+        return images
+
     # --- training ------------------------------------------------------------------------------------
     def configure_model(self) -> None:
         """The fast paths (`model.channels_last`, `model.compile`), set up when training starts, before the
@@ -151,8 +155,8 @@ class GANModule(GanlabModule, GenerativeModel):
         """One D step on `real` vs `fake` (detached), then, given `opt_g`, one step of whatever made `fake`
         (G in a GAN, the encoder in an AAE) towards D calling it real. Logs D's and G's losses."""
         self.toggle_optimizer(opt_d)
-        real_out = self.discriminate(real, labels)
-        fake_out = self.discriminate(fake.detach(), labels)
+        real_out = self.discriminate(self.augment(real), labels)
+        fake_out = self.discriminate(self.augment(fake.detach()), labels)
         real_target, fake_target = self._d_targets(real_out)
         d_loss = self.loss.d_loss(real_out, fake_out, real_target, fake_target)
         penalty = self.loss.penalty(lambda x: self.discriminate(x, labels), real, fake.detach())
@@ -175,7 +179,7 @@ class GANModule(GanlabModule, GenerativeModel):
 
         if opt_g is not None:
             self.toggle_optimizer(opt_g)
-            g_loss = self.loss.g_loss(self.discriminate(fake, labels))
+            g_loss = self.loss.g_loss(self.discriminate(self.augment(fake), labels))
             self._backward_and_step(opt_g, g_loss, "train/g_loss")
             self.untoggle_optimizer(opt_g)
             self.log("train/g_loss", g_loss)

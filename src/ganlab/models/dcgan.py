@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
+from ganlab.models.augment import check_policy, diff_augment
 from ganlab.models.base import GANModule
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
@@ -24,9 +26,14 @@ class DCGAN(GANModule):
         g_dense_first: bool = False,
         d_norm: str = "batch",
         spectral_norm: bool = False,
+        augment: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(latent_dim=latent_dim, **kwargs)
+        self.augment_policy = check_policy(augment)
+
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        return diff_augment(images, self.augment_policy) if self.augment_policy else images
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams

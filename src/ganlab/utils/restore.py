@@ -38,7 +38,7 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
     with open_dict(cfg):  # `${data.name}` and the like in the metrics config now mean the checkpoint's data
         cfg.data, cfg.model = data_cfg, model_cfg
 
-    model: nn.Module = hydra.utils.instantiate(model_cfg)
+    model: nn.Module = hydra.utils.instantiate(model_cfg, _convert_="all")  # as train() builds it
     if not isinstance(model, GenerativeModel):
         raise GanlabError(
             f"the checkpoint holds a {type(model).__name__}, which does not generate images: "

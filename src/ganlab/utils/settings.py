@@ -63,9 +63,11 @@ def check_settings(cfg: DictConfig, groups: tuple[str, ...] = ("model", "data", 
 
 
 def instantiate(node: DictConfig, setting: str, **kwargs: Any) -> Any:
-    """hydra.utils.instantiate, with what the class refused said in one line naming the setting."""
+    """hydra.utils.instantiate, with what the class refused said in one line naming the setting. Lists and
+    dicts arrive as plain Python ones (`_convert_="all"`): hyper-parameters saved in a checkpoint must load
+    with `weights_only=True`, which refuses OmegaConf containers."""
     try:
-        return hydra.utils.instantiate(node, **kwargs)
+        return hydra.utils.instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:
         cause = err.__cause__
         if isinstance(cause, GanlabError):
