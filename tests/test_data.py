@@ -90,6 +90,7 @@ def test_holdout_is_the_test_split_and_is_never_trained_on(dataset_cache: Path) 
     rows = [bytes(r) for part in (train.images, test.images) for r in np.asarray(part).reshape(len(part), -1)]
     assert sorted(rows) == sorted(bytes(r) for r in every)  # the two parts are a partition of the images
     assert np.bincount(test.labels).min() > 400  # a random subset: every class is in it
+    assert dm.test_split().cache_key() != dm.cache_key()  # real statistics cached apart from training's
     with pytest.raises(GanlabError, match=r"data\.holdout=60000 must lie between 0 and the 60000 images"):
         mnist(holdout=60000).setup()
 

@@ -196,6 +196,7 @@ class ImageDataModule(L.LightningDataModule):
         self.setup()
         test = copy.copy(self)
         test.train_set, test.holdout, test.holdout_set = self.holdout_set, 0, None
+        test.name = f"{self.name}-holdout{self.holdout}"  # its own key for cached real statistics
         return test
 
     def test_dataloader(self) -> DataLoader:
