@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import PROJECT, shared
+from conftest import PROJECT, run_command, shared
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganlab.train import train
@@ -167,11 +167,17 @@ def test_dcgan_on_anime_faces_at_64px(make_cfg, tmp_path: Path) -> None:
         )  # 16 samples, 64 px, 2 px padding
 
 
-def test_a_list_setting_survives_the_checkpoint(make_cfg, tmp_path: Path) -> None:
-    """`model.augment=[translation,cutout]` trains, and its checkpoint loads with weights_only (a list
-    setting reaches the model as a plain list, not an OmegaConf container that torch refuses)."""
+def test_a_list_setting_survives_the_checkpoint(project: Path) -> None:
+    """The README's `model.augment=[translation,cutout]` trains, and its checkpoint loads with weights_only
+    (a list setting reaches the model as a plain list, not an OmegaConf container that torch refuses)."""
+    from test_sweeps import readme_commands
+
     from ganlab.utils.checkpoints import load_checkpoint
 
-    train(make_cfg("model.augment=[translation,cutout]"))
-    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    command = "python train.py model.augment=[translation,cutout]"
+    assert command in readme_commands()
+    result = run_command(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run,) = (project / "outputs/train/runs").iterdir()
+    checkpoint = load_checkpoint(run / "checkpoints" / "last.ckpt")
     assert checkpoint["hyper_parameters"]["augment"] == ["translation", "cutout"]
