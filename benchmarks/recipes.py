@@ -47,12 +47,13 @@ def run(*args: str) -> float:
 
 def digit_scores(images: torch.Tensor, classifier: DomainFeatures) -> dict[str, float]:
     """IS (10 splits, as everywhere in ganlab), the confident share and the class shares of uint8 digits."""
+    features = classifier(images)  # one pass feeds IS and the confidence figures
     scores = GenerativeScores(classifier, is_splits=10, prc_neighborhood=None)
-    scores.update(images, real=False)
+    scores.update_features(features, real=False)
     with torch.random.fork_rng(devices=[]):  # IS splits drawn as GenerativeScores.compute draws them
         torch.manual_seed(scores.seed)
         inception_score = float(scores.inception_score.compute()[0])
-    probabilities = classifier(images)["logits"].softmax(1)
+    probabilities = features["logits"].softmax(1)
     shares = torch.bincount(probabilities.argmax(1), minlength=10).float() / len(images)
     return {
         "is": inception_score,

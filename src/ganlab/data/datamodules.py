@@ -147,9 +147,8 @@ class ImageDataModule(L.LightningDataModule):
                 )
             order = np.random.default_rng(0).permutation(len(images))
             held, kept = np.sort(order[: self.holdout]), np.sort(order[self.holdout :])
-            pick = (lambda index: None) if labels is None else (lambda index: labels[index])
-            self.holdout_set = ArrayImageDataset(images[held], pick(held))
-            self.train_set = ArrayImageDataset(images[kept], pick(kept))
+            self.holdout_set = ArrayImageDataset(images[held], None if labels is None else labels[held])
+            self.train_set = ArrayImageDataset(images[kept], None if labels is None else labels[kept])
 
     # --- loading -------------------------------------------------------------------------------------
     def train_dataloader(self) -> DataLoader:
