@@ -49,6 +49,25 @@ def test_conditional_and_autoencoder_shapes_at_every_resolution(size: int, chann
     assert LatentDiscriminator(12, hidden=8)(codes).shape == (2,)
 
 
+@pytest.mark.parametrize(("size", "extra"), [(28, 1), (64, 2)])
+def test_extra_convs_add_3x3_layers_at_every_resolution(size: int, extra: int) -> None:
+    """`extra_convs` 3x3 stride-1 layers at each resolution G and D pass through; shapes are kept."""
+    g = DCGANGenerator(latent_dim=12, channels=1, image_size=size, width=4, extra_convs=extra)
+    d = DCGANDiscriminator(channels=1, image_size=size, width=4, extra_convs=extra, spectral_norm=True)
+    images = g(torch.randn(2, 12))
+    assert images.shape == (2, 1, size, size) and d(images).shape == (2,)
+    _, stages = stages_for(size)
+    for net in (g, d):
+        refining = [m for m in net.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+        assert len(refining) == extra * stages  # every resolution but the image's own
+        assert all(m.in_channels == m.out_channels and m.stride == (1, 1) for m in refining)
+    assert all(
+        "weight" in m.parametrizations for m in d.modules() if isinstance(m, nn.Conv2d)
+    )  # spectral norm reaches the added convs too
+    plain = DCGANGenerator(latent_dim=12, channels=1, image_size=size, width=4)
+    assert not any(isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) for m in plain.modules())
+
+
 def test_radford_layout_at_64px() -> None:
     """The pytorch/examples DCGAN: 512-256-128-64 feature maps, 3.58M G and 2.77M D parameters."""
     g, d = DCGANGenerator(), DCGANDiscriminator()

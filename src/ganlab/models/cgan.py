@@ -35,10 +35,12 @@ class CGAN(DCGAN):
         generator = ConditionalGenerator(
             hp.latent_dim, hp.num_classes, hp.embed_dim, channels=hp.channels, image_size=hp.image_size,
             width=hp.g_width, upsample=hp.upsample, dense_first=hp.g_dense_first,
+            extra_convs=hp.g_extra_convs,
         )  # fmt: skip
         discriminator = ConditionalDiscriminator(
             hp.channels, hp.image_size, hp.num_classes, hp.conditioning, width=hp.d_width,
             leaky_slope=hp.leaky_slope, dropout=hp.d_dropout, norm=hp.d_norm, spectral_norm=hp.spectral_norm,
+            extra_convs=hp.d_extra_convs,
         )  # fmt: skip
         return generator, discriminator
 

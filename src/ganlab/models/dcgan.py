@@ -24,6 +24,8 @@ class DCGAN(GANModule):
         d_dropout: float = 0.0,
         upsample: str = "transposed",
         g_dense_first: bool = False,
+        g_extra_convs: int = 0,
+        d_extra_convs: int = 0,
         d_norm: str = "batch",
         spectral_norm: bool = False,
         augment: list[str] | None = None,
@@ -38,9 +40,11 @@ class DCGAN(GANModule):
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
         hp = self.hparams
         generator = DCGANGenerator(
-            hp.latent_dim, hp.channels, hp.image_size, hp.g_width, hp.upsample, hp.g_dense_first
-        )
+            hp.latent_dim, hp.channels, hp.image_size, hp.g_width, hp.upsample, hp.g_dense_first,
+            hp.g_extra_convs,
+        )  # fmt: skip
         discriminator = DCGANDiscriminator(
-            hp.channels, hp.image_size, hp.d_width, hp.leaky_slope, hp.d_dropout, hp.d_norm, hp.spectral_norm
-        )
+            hp.channels, hp.image_size, hp.d_width, hp.leaky_slope, hp.d_dropout, hp.d_norm, hp.spectral_norm,
+            extra_convs=hp.d_extra_convs,
+        )  # fmt: skip
         return generator, discriminator

@@ -59,16 +59,26 @@ class DCGANGenerator(nn.Module):
         width: int = 64,
         upsample: str = "transposed",
         dense_first: bool = False,
+        extra_convs: int = 0,
     ) -> None:
         super().__init__()
         base, n = stages_for(image_size)
         top = width * 2 ** (n - 1)
+
+        def refine(ch: int) -> list[nn.Module]:  # extra 3x3 convs at one resolution: more capacity per stage
+            return [
+                m
+                for _ in range(extra_convs)
+                for m in (nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True))
+            ]
+
         if dense_first:  # a dense layer projects z to the first feature map (the Keras-style variant)
             self.project = nn.Sequential(
                 nn.Linear(latent_dim, top * base * base, bias=False),
                 nn.Unflatten(1, (top, base, base)),
                 nn.BatchNorm2d(top),
                 nn.ReLU(True),
+                *refine(top),
             )
         else:  # a transposed conv spreads the 1x1 latent to base x base
             self.project = nn.Sequential(
@@ -76,11 +86,12 @@ class DCGANGenerator(nn.Module):
                 nn.ConvTranspose2d(latent_dim, top, base, 1, 0, bias=False),
                 nn.BatchNorm2d(top),
                 nn.ReLU(True),
+                *refine(top),
             )
         layers: list[nn.Module] = []
         for i in range(n - 1):
             in_ch, out_ch = top // 2**i, top // 2 ** (i + 1)
-            layers += [_up(in_ch, out_ch, upsample), nn.BatchNorm2d(out_ch), nn.ReLU(True)]
+            layers += [_up(in_ch, out_ch, upsample), nn.BatchNorm2d(out_ch), nn.ReLU(True), *refine(out_ch)]
         layers += [_up(width, channels, upsample), nn.Tanh()]
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
@@ -115,6 +126,7 @@ class DCGANDiscriminator(nn.Module):
         norm: str = "batch",
         spectral_norm: bool = False,
         out_features: int = 1,
+        extra_convs: int = 0,
     ) -> None:
         super().__init__()
         base, n = stages_for(image_size)
@@ -122,13 +134,26 @@ class DCGANDiscriminator(nn.Module):
         def act() -> list[nn.Module]:
             return [nn.LeakyReLU(leaky_slope, True)] + ([nn.Dropout(dropout)] if dropout > 0 else [])
 
+        def refine(ch: int) -> list[nn.Module]:  # extra 3x3 convs at one resolution: a stronger critic
+            return [
+                m
+                for _ in range(extra_convs)
+                for m in (nn.Conv2d(ch, ch, 3, 1, 1, bias=False), *_norm(norm, ch), *act())
+            ]
+
         layers: list[nn.Module] = [
             nn.Conv2d(channels, width, 4, 2, 1, bias=False),
             *act(),
+            *refine(width),
         ]  # no normalisation on the input
         for i in range(n - 1):
             in_ch, out_ch = width * 2**i, width * 2 ** (i + 1)
-            layers += [nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False), *_norm(norm, out_ch), *act()]
+            layers += [
+                nn.Conv2d(in_ch, out_ch, 4, 2, 1, bias=False),
+                *_norm(norm, out_ch),
+                *act(),
+                *refine(out_ch),
+            ]
         # One logit per image; an encoder (out_features = latent size) keeps a vector per image.
         head = nn.Conv2d(width * 2 ** (n - 1), out_features, base, 1, 0, bias=out_features > 1)
         layers += [head, nn.Flatten(0) if out_features == 1 else nn.Flatten(1)]
