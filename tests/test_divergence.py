@@ -42,7 +42,7 @@ def test_non_finite_weights_are_never_saved_and_the_last_good_checkpoint_stays(
         train(cfg)
     message = str(err.value)
     assert message.startswith("diverged by step 12: generator.") and "no checkpoint was written" in message
-    assert "lower the learning rate (model.lr=0.0002 now" in message and "\n" not in message
+    assert f"lower the learning rate (model.lr={cfg.model.lr} now" in message and "\n" not in message
     checkpoints = tmp_path / "run" / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["epoch_000.ckpt", "last.ckpt"]
     last = load(checkpoints / "last.ckpt")
