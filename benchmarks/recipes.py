@@ -74,9 +74,10 @@ def default_recipe(args: argparse.Namespace, out: Path) -> None:
     classifier = DomainFeatures(args.classifier)
     held = IdxDataModule(args.mnist, "mnist", download=False, holdout=5000, cache_dir=out / "cache")
     real = torch.from_numpy(np.asarray(held.test_split().real_images()[: args.samples]))
+    accuracy = "untested" if classifier.test_acc is None else f"{classifier.test_acc:.4f}"
     print(f"\n`python train.py`{' ' + ' '.join(budget) if budget else ''}: {seconds:.0f} s on "
           f"{torch.get_num_threads()} threads; {args.samples} samples (seed {args.seed}) scored by "
-          f"{args.classifier} (accuracy on held-out digits {classifier.test_acc:.4f})")  # fmt: skip
+          f"{args.classifier} (accuracy on held-out digits {accuracy})")  # fmt: skip
     print(f"{'':24} {'IS':>6} {'>= 90% sure':>12} {'class shares':>14}")
     for name, images in (("generated", fake), ("held-out real digits", real)):
         s = digit_scores(images, classifier)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 from pathlib import Path
 
 import torch
-from conftest import compose_config, run_command
+from conftest import PROJECT, SHARED_DATA, compose_config, run_command, shared
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from test_sweeps import readme_commands
@@ -52,8 +54,7 @@ DEFAULT_RECIPE = {
 def test_default_recipe_is_pinned(tmp_path: Path) -> None:
     cfg = compose_config("train", [], tmp_path, tmp_path / "run", tmp_path / "cache")
     GlobalHydra.instance().clear()
-    settings = {key: OmegaConf.to_container(OmegaConf.create({"v": OmegaConf.select(cfg, key)}))["v"]
-                for key in DEFAULT_RECIPE}  # fmt: skip
+    settings = {key: OmegaConf.select(cfg, key) for key in DEFAULT_RECIPE}
     assert settings == DEFAULT_RECIPE, (
         "the default recipe changed: measure it (`python benchmarks/recipes.py default --classifier ...`), "
         "update the README's default-run table, then this pin"
@@ -74,3 +75,37 @@ def test_default_recipe_trains_to_digits_of_every_class(project: Path, classifie
     images = torch.cat(list(generated_batches(model, 500, 250, seed=0)))
     classes = DomainFeatures(classifier_file)(images)["logits"].argmax(1)
     assert torch.bincount(classes, minlength=10).min() > 0, torch.bincount(classes, minlength=10)
+
+
+CLASSIFIER = (
+    "python train.py model=classifier data=mnist data.root=../shared/data/mnist data.holdout=5000 "
+    "trainer.max_epochs=5"
+)
+BENCHMARK = "python benchmarks/recipes.py default --classifier"
+
+
+def test_the_scoring_classifier_and_the_benchmark_run_as_typed(
+    project: Path, classifier_file: Path, tmp_path: Path
+) -> None:
+    """The README's two commands behind its default-run table, from a project whose ../shared is the real
+    one: the full-MNIST classifier trains and is tested on its held-out digits; the benchmark trains the
+    default run (one epoch) and prints its scores beside the held-out digits'."""
+    shared("mnist")
+    readme = " ".join((PROJECT / "README.md").read_text().split())
+    assert CLASSIFIER in readme and BENCHMARK in readme
+    os.symlink(SHARED_DATA.parent, tmp_path / "shared")  # the user's layout: ../shared beside the project
+    shutil.copytree(PROJECT / "benchmarks", project / "benchmarks")
+    result = run_command(CLASSIFIER, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = next((project / "outputs" / "train" / "runs").iterdir())
+    assert "test/acc" in json.loads((run / "results.json").read_text())["final"]  # scored on held-out digits
+    assert (project / ".cache" / "ganlab" / "domain" / "mnist-28px.pt").is_file()  # what --classifier takes
+    result = run_command(f"{BENCHMARK} {classifier_file} --epochs 1", project)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {
+        line.split()[0]: line.split()
+        for line in result.stdout.splitlines()
+        if line.startswith(("generated", "held-out"))
+    }
+    assert set(rows) == {"generated", "held-out"}, result.stdout[-2000:]
+    assert all(1.0 <= float(row[-3]) <= 10.0 for row in rows.values())  # IS of ten classes lies in [1, 10]

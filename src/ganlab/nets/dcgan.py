@@ -6,6 +6,8 @@ images), so the number of stages follows from the image size.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -48,6 +50,12 @@ def _up(in_ch: int, out_ch: int, upsample: str) -> nn.Module:
     raise GanlabError(f"model.upsample={upsample!r} is not known: use 'transposed' or 'nearest'")
 
 
+def _extra_convs(count: int, channels: int, after: Callable[[], list[nn.Module]]) -> list[nn.Module]:
+    """`count` 3x3 stride-1 convs at one resolution, each followed by `after()` (norm, activation): capacity
+    where DCGAN has only the one strided layer per resolution."""
+    return [m for _ in range(count) for m in (nn.Conv2d(channels, channels, 3, 1, 1, bias=False), *after())]
+
+
 class DCGANGenerator(nn.Module):
     """z (B, latent_dim) -> image (B, channels, image_size, image_size) in [-1, 1]."""
 
@@ -65,12 +73,8 @@ class DCGANGenerator(nn.Module):
         base, n = stages_for(image_size)
         top = width * 2 ** (n - 1)
 
-        def refine(ch: int) -> list[nn.Module]:  # extra 3x3 convs at one resolution: more capacity per stage
-            return [
-                m
-                for _ in range(extra_convs)
-                for m in (nn.Conv2d(ch, ch, 3, 1, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True))
-            ]
+        def refine(ch: int) -> list[nn.Module]:
+            return _extra_convs(extra_convs, ch, lambda: [nn.BatchNorm2d(ch), nn.ReLU(True)])
 
         if dense_first:  # a dense layer projects z to the first feature map (the Keras-style variant)
             self.project = nn.Sequential(
@@ -134,12 +138,8 @@ class DCGANDiscriminator(nn.Module):
         def act() -> list[nn.Module]:
             return [nn.LeakyReLU(leaky_slope, True)] + ([nn.Dropout(dropout)] if dropout > 0 else [])
 
-        def refine(ch: int) -> list[nn.Module]:  # extra 3x3 convs at one resolution: a stronger critic
-            return [
-                m
-                for _ in range(extra_convs)
-                for m in (nn.Conv2d(ch, ch, 3, 1, 1, bias=False), *_norm(norm, ch), *act())
-            ]
+        def refine(ch: int) -> list[nn.Module]:
+            return _extra_convs(extra_convs, ch, lambda: [*_norm(norm, ch), *act()])
 
         layers: list[nn.Module] = [
             nn.Conv2d(channels, width, 4, 2, 1, bias=False),
