@@ -27,7 +27,7 @@ DEFAULT_RECIPE = {
     "data._target_": "ganlab.data.MnistMiniDataModule",
     "data.batch_size": 32,
     "model._target_": "ganlab.models.DCGAN",
-    "model.latent_dim": 100,
+    "model.latent_dim": 32,
     "model.g_width": 64,
     "model.d_width": 32,
     "model.g_extra_convs": 1,
@@ -46,7 +46,8 @@ DEFAULT_RECIPE = {
     "model.n_critic": 1,
     "model.ema_decay": None,
     "model.label_smoothing": 0.0,
-    "trainer.max_epochs": 25,
+    "model.channels_last": True,
+    "trainer.max_epochs": 30,
     "seed": 42,
 }
 
