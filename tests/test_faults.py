@@ -151,8 +151,8 @@ BAD_VALUES = {
     "data.image_size=48": "error: image_size=48 is not supported by DCGAN: use 4*2^k or 7*2^k pixels "
     "(28, 32, 64, 128, ...)",
     "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are augment, beta1, beta2, "
-    "channels, channels_last, compile, d_dropout, d_extra_convs, d_norm, d_width, ema_decay, ema_start, "
-    "fixed_noise_seed, g_dense_first, g_extra_convs, g_width, gp_weight, grad_clip_algorithm, "
+    "channels, channels_last, compile, d_dropout, d_extra_convs, d_norm, d_width, ema_decay, ema_rampup, "
+    "ema_start, fixed_noise_seed, g_dense_first, g_extra_convs, g_width, gp_weight, grad_clip_algorithm, "
     "grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, latent_prior, leaky_slope, loss, "
     "lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer, spectral_norm, upsample",
 }

@@ -112,3 +112,16 @@ def test_ema_arithmetic_start_and_use_for_sampling(tmp_path: Path) -> None:
     assert not torch.allclose(model.generate(z), model.generator(z))
     model.train()  # training runs G itself
     assert model.sampling_generator is model.generator
+
+
+def test_ema_rampup_follows_g_early(tmp_path: Path) -> None:
+    """With `ema_rampup`, the average spans at most rampup x its updates: early grids show G's recent weights,
+    not its initial ones (the default run's first epochs were grey with a plain 0.999 average)."""
+    torch.manual_seed(0)
+    model = DCGAN(**TINY_MODEL, ema_decay=0.999, ema_start=4, ema_rampup=1.0)
+    seen = GeneratorAfterEachBatch()
+    fit(model, tmp_path, batches=4, callbacks=[seen])
+    # updates after the copy (batch 2): decay min(0.999, 1 - 1/1) = 0, then min(0.999, 1 - 1/2) = 0.5
+    g3, g4 = seen.weights[2], seen.weights[3]
+    for got, a, b in zip(model.ema.module.parameters(), g3, g4, strict=True):
+        torch.testing.assert_close(got, 0.5 * a + 0.5 * b)

@@ -152,6 +152,7 @@ def test_fixed_noise_is_independent_of_the_global_seed_and_saved() -> None:
         ({"n_critic": 0}, "model.n_critic=0"),
         ({"d_norm": "group"}, "model.d_norm='group'"),
         ({"ema_decay": 1.5}, "model.ema_decay=1.5"),
+        ({"ema_decay": 0.999, "ema_rampup": 0.0}, "model.ema_rampup=0.0"),
     ],
 )
 def test_bad_options_are_named(option: dict, message: str) -> None:

@@ -8,6 +8,7 @@ hygiene in models/module.py).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -19,6 +20,18 @@ from ganlab.models.interface import GenerativeModel
 from ganlab.models.losses import make_loss
 from ganlab.models.module import GanlabModule
 from ganlab.utils.errors import GanlabError
+
+
+def ema_ramped_up(decay: float, rampup: float | None) -> Callable[..., None]:
+    """torch's EMA update at `decay`, or with StyleGAN2-ADA's ramp-up (`rampup` set) at most
+    1 - 1 / (rampup x the updates so far): early samples then average G's recent weights, not its initial
+    ones (a plain 0.999 average still holds 86% of the initial G after one epoch of 156 steps)."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
+        ramped = decay if rampup is None else min(decay, max(0.0, 1.0 - 1.0 / (rampup * float(updates))))
+        get_ema_multi_avg_fn(ramped)(averaged, current, updates)
+
+    return update
 
 
 class GANModule(GanlabModule, GenerativeModel):
@@ -46,6 +59,7 @@ class GANModule(GanlabModule, GenerativeModel):
         gp_weight: float = 10.0,
         ema_decay: float | None = None,
         ema_start: int = 0,
+        ema_rampup: float | None = None,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 1234,
         compile: bool = False,
@@ -69,13 +83,15 @@ class GANModule(GanlabModule, GenerativeModel):
             )
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise GanlabError(f"model.ema_decay={ema_decay} must lie in (0, 1), e.g. 0.999, or be null")
+        if ema_rampup is not None and not ema_rampup > 0.0:
+            raise GanlabError(f"model.ema_rampup={ema_rampup} must be positive, e.g. 0.5, or null")
         self.loss = make_loss(loss, gp_weight)
         self.generator, self.discriminator = self.build_networks()
         # G's exponential moving average (weights and BatchNorm statistics), used for sampling when on.
         self.ema: AveragedModel | None = None
         if ema_decay is not None:
             self.ema = AveragedModel(
-                self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
+                self.generator, multi_avg_fn=ema_ramped_up(ema_decay, ema_rampup), use_buffers=True
             ).requires_grad_(False)
         # A buffer: saved in checkpoints, so grids stay comparable across epochs, resumes and sweep runs.
         fixed = self.sample_latent(

@@ -37,6 +37,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "label_smoothing": (0, 1, True, "a value in [0, 1)"),
     "noise_factor": (0, 1, True, "a value in [0, 1]"),
     "ema_decay": (0, 1, True, "a value in [0, 1), e.g. 0.999"),
+    "ema_rampup": (0, None, False, "a positive number, e.g. 0.5, or null"),
     "max_epochs": (-1, None, True, "-1 (no limit) or a number of epochs"),
     "num_samples": (2, None, True, "2 or more images"),
 }
