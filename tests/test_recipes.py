@@ -30,7 +30,7 @@ DEFAULT_RECIPE = {
     "model.latent_dim": 32,
     "model.g_width": 64,
     "model.d_width": 32,
-    "model.g_extra_convs": 1,
+    "model.g_extra_convs": 2,
     "model.d_extra_convs": 1,
     "model.upsample": "transposed",
     "model.d_norm": "batch",
@@ -48,7 +48,7 @@ DEFAULT_RECIPE = {
     "model.ema_rampup": 0.5,
     "model.label_smoothing": 0.0,
     "model.channels_last": True,
-    "trainer.max_epochs": 30,
+    "trainer.max_epochs": 28,
     "seed": 42,
 }
 
