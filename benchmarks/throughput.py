@@ -32,13 +32,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.data import ImageFolderDataModule
 from ganlab.metrics import GenerativeScores
-from ganlab.models import DCGAN
+from ganlab.models import GAN
 from ganlab.models.divergence import check_finite_loss
 from ganlab.utils.files import file_digest
 from ganlab.utils.quiet import quiet_dependencies
 
 
-def plain_loop(model: DCGAN, batches: list[torch.Tensor]) -> float:
+def plain_loop(model: GAN, batches: list[torch.Tensor]) -> float:
     """pytorch/examples' dcgan step on the same networks; returns images per second."""
     opt_d, opt_g = model.configure_optimizers()
     g, d = model.generator, model.discriminator
@@ -104,14 +104,14 @@ def framework_rate(
     precision: str = "32-true",
     warmup: int = 1,
     **switches: bool,
-) -> tuple[float, DCGAN]:
+) -> tuple[float, GAN]:
     """Images per second of ganlab's DCGAN under a Lightning Trainer, with the given switches."""
     timer = Timer(warmup)
     trainer = L.Trainer(
         accelerator=accelerator, devices=1, precision=precision, max_epochs=1, logger=False,
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
-    model = DCGAN(**switches)
+    model = GAN(**switches)
     trainer.fit(model, UInt8Batches(images, batch_size))
     return timer.rate, model
 
@@ -121,8 +121,8 @@ def bench_training(batch_size: int, batches: int, device: torch.device) -> None:
     accelerator = "gpu" if device.type == "cuda" else "cpu"
     images = torch.randint(0, 256, ((batches + 1) * batch_size, 3, 64, 64), dtype=torch.uint8)
     float_batches = [(b.float() / 127.5 - 1).to(device) for b in images.split(batch_size)][1:]
-    plain_loop(DCGAN().to(device), float_batches[:2])  # warm-up
-    before = plain_loop(DCGAN().to(device), float_batches)
+    plain_loop(GAN().to(device), float_batches[:2])  # warm-up
+    before = plain_loop(GAN().to(device), float_batches)
     rate, model = framework_rate(images, batch_size, accelerator)
     fast = {  # the first 3 batches pay for compilation (and recompiles as D's requires_grad flips)
         "trainer.precision=bf16-mixed": framework_rate(images, batch_size, accelerator, "bf16-mixed", 3)[0],
@@ -132,7 +132,7 @@ def bench_training(batch_size: int, batches: int, device: torch.device) -> None:
         "all three": framework_rate(images, batch_size, accelerator, "bf16-mixed", warmup=3, compile=True,
                                     channels_last=True)[0],
     }  # fmt: skip
-    after = plain_loop(DCGAN().to(device), float_batches)
+    after = plain_loop(GAN().to(device), float_batches)
     baseline = (before + after) / 2  # before and after: drift cancels
     where = (
         torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"

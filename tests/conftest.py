@@ -27,6 +27,10 @@ CONF = PROJECT / "conf"
 SHARED_DATA = Path(os.environ.get("GANLAB_SHARED_DATA", PROJECT.parent / "shared" / "data"))
 
 # Small enough for a 2-core CPU: 8-wide nets, batches of 8.
+TINY_NETS = {
+    "generator": {"_target_": "ganlab.nets.DCGANGenerator", "width": 8},
+    "discriminator": {"_target_": "ganlab.nets.DCGANDiscriminator", "width": 8},
+}
 TINY = [
     "trainer.accelerator=cpu",
     "trainer.devices=1",
@@ -34,8 +38,8 @@ TINY = [
     "trainer.limit_train_batches=3",
     "trainer.log_every_n_steps=1",
     "data.batch_size=8",
-    "model.g_width=8",
-    "model.d_width=8",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
     "model.latent_dim=16",
     "model.num_fixed_samples=16",
     "callbacks.progress_bar=null",
@@ -84,7 +88,7 @@ def make_cfg(tmp_path: Path, dataset_cache: Path) -> Callable[..., DictConfig]:
     """Compose conf/train.yaml as `python train.py` would, with TINY settings and a run dir in tmp_path."""
 
     def make(*overrides: str, run_dir: Path | None = None, drop: tuple[str, ...] = ()) -> DictConfig:
-        """`drop`: TINY settings a model lacks (e.g. model.d_width for the AAE)."""
+        """`drop`: TINY settings a model lacks (e.g. model.discriminator.width for the AAE)."""
         tiny = [o for o in TINY if o.split("=")[0] not in drop]
         run_dir = run_dir or tmp_path / "run"
         return compose_config("train", [*tiny, *overrides], tmp_path, run_dir, dataset_cache)

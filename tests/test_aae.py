@@ -19,8 +19,12 @@ from ganlab.metrics.evaluation import real_subset
 from ganlab.models import AAE
 from ganlab.train import train
 
-TINY_AAE = {"image_size": 28, "channels": 1, "latent_dim": 4, "g_width": 8, "e_width": 8, "d_hidden": 16,
-            "num_fixed_samples": 8, "num_reconstructions": 16}  # fmt: skip
+TINY_AAE = {
+    "image_size": 28, "channels": 1, "latent_dim": 4, "num_fixed_samples": 8, "num_reconstructions": 16,
+    "generator": {"_target_": "ganlab.nets.DCGANGenerator", "width": 8},
+    "encoder": {"_target_": "ganlab.nets.DCGANEncoder", "width": 8},
+    "discriminator": {"_target_": "ganlab.nets.LatentDiscriminator", "hidden": 16},
+}  # fmt: skip
 
 
 class Snapshots(L.Callback):
@@ -50,8 +54,8 @@ def test_reconstruction_then_regularisation_steps(tmp_path: Path) -> None:
 
 
 def test_train_grids_and_evaluate(make_cfg, make_eval_cfg, classifier_file: Path, tmp_path: Path) -> None:
-    overrides = ["model=aae", "model.e_width=8", "model.num_reconstructions=16"]
-    train(make_cfg(*overrides, run_dir=tmp_path / "aae", drop=("model.d_width",)))
+    overrides = ["model=aae", "model.encoder.width=8", "model.num_reconstructions=16"]
+    train(make_cfg(*overrides, run_dir=tmp_path / "aae", drop=("model.discriminator.width",)))
     samples = tmp_path / "aae" / "samples"
     assert sorted(p.name for p in samples.iterdir()) == [
         "fixed_noise_epoch_000.png", "reconstructions_epoch_000.png",

@@ -19,13 +19,18 @@ from ganlab.models import DAE
 from ganlab.train import train
 from ganlab.utils.errors import GanlabError
 
-DAE_TINY = ("model=dae", "model.e_width=8", "model.latent_dim=16", "model.num_reconstructions=16")
-NOT_IN_DAE = ("model.d_width",)
+DAE_TINY = ("model=dae", "model.encoder.width=8", "model.latent_dim=16", "model.num_reconstructions=16")
+NOT_IN_DAE = ("model.discriminator.width",)
 
 
 def test_learns_to_remove_the_noise(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = DAE(latent_dim=32, g_width=16, e_width=16, noise_factor=0.25)
+    model = DAE(
+        latent_dim=32,
+        encoder={"_target_": "ganlab.nets.DCGANEncoder", "width": 16},
+        generator={"_target_": "ganlab.nets.DCGANGenerator", "width": 16},
+        noise_factor=0.25,
+    )
     data = MnistMiniDataModule(cache_dir=tmp_path, batch_size=32)
     L.Trainer(accelerator="cpu", max_epochs=4, logger=False, enable_checkpointing=False,
               enable_progress_bar=False, enable_model_summary=False).fit(model, data)  # fmt: skip

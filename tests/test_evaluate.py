@@ -51,7 +51,7 @@ def test_checkpoint_scores_with_its_own_config_and_exports_the_scored_pixels(
         assert np.isfinite(entry["value"]) and entry["weights_sha256"] == sha
         assert entry.get("n", entry.get("n_fake")) == n and "resize" in entry
         assert set(entry["versions"]) == {"torch", "torchmetrics", "torch-fidelity"}
-    assert written["fid"]["n_real"] == n and written["source"]["model"] == "ganlab.models.DCGAN"
+    assert written["fid"]["n_real"] == n and written["source"]["model"] == "ganlab.models.GAN"
     assert "mnist_mini train split, 40 of 5000" in written["source"]["real"]
     grid = Image.open(out / "samples.png")
     assert grid.size == (7 * 30 + 2, 6 * 30 + 2)  # 40 images, 7 per row, 28 px + 2 px padding
@@ -104,8 +104,9 @@ def test_overrides_apply_over_the_checkpoint_config(
     base = [f"ckpt_path={gan_checkpoint}", *domain(classifier_file, 16)]
     with pytest.raises(GanlabError, match=r"data\.colour is not a setting of the checkpoint's data.*known"):
         evaluate(make_eval_cfg(*base, "+data.colour=1"))
-    with pytest.raises(GanlabError, match=r"g_width=8 \(now 16\)"):  # settings that change the networks
-        evaluate(make_eval_cfg(*base, "+model.g_width=16"))
+    # settings that change the networks
+    with pytest.raises(GanlabError, match=r"generator\.width=8 \(now 16\)"):
+        evaluate(make_eval_cfg(*base, "+model.generator.width=16"))
     with pytest.raises(GanlabError, match=r"mnist_mini has no test split: use real_split=train"):
         evaluate(make_eval_cfg(*base, "real_split=test"))
 

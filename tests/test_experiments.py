@@ -30,7 +30,7 @@ def test_experiment_trains_one_batch(
         f"experiment={name}", f"paths.data_dir={SHARED_DATA}", "trainer.limit_train_batches=1",
         f"metrics.inception_weights={inception_weights}", f"metrics.classifier={classifier_file}",
         "metrics.num_samples=8", "metrics.batch_size=8", "metrics.is_splits=2", "metrics.kid_subsets=2",
-        drop=("model.d_width",) if name.endswith(("_aae", "_dae")) else (),
+        drop=("model.discriminator.width",) if name.endswith(("_aae", "_dae")) else (),
     )  # fmt: skip
     if cfg.data.name in ROOTS:
         cfg.data.root = str(shared(ROOTS[cfg.data.name]))

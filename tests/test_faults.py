@@ -148,13 +148,19 @@ BAD_VALUES = {
     "model.lr=-1e-3": "error: model.lr=-0.001 is out of range: pass a positive learning rate, e.g. 0.0002",
     "data=image_folder": "error: data.root is not set: pass data.root=<folder>",
     "data.channels=2": "error: data.channels=2 is not supported: use 1 (grayscale) or 3 (RGB)",
-    "data.image_size=48": "error: image_size=48 is not supported by DCGAN: use 4*2^k or 7*2^k pixels "
-    "(28, 32, 64, 128, ...)",
-    "+model.lr_typo=1": "error: model.lr_typo is not a setting of DCGAN: known are augment, beta1, beta2, "
-    "channels, channels_last, compile, d_dropout, d_extra_convs, d_norm, d_width, ema_decay, ema_rampup, "
-    "ema_start, fixed_noise_seed, g_dense_first, g_extra_convs, g_width, gp_weight, grad_clip_algorithm, "
-    "grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, latent_prior, leaky_slope, loss, "
-    "lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer, spectral_norm, upsample",
+    "data.image_size=48": "error: data.image_size=48 is not supported by the DCGAN and ResNet networks: use "
+    "4*2^k or 7*2^k pixels (28, 32, 64, 128, ...)",
+    "+model.lr_typo=1": "error: model.lr_typo is not a setting of GAN: known are augment, beta1, beta2, "
+    "channels, channels_last, compile, discriminator, ema_decay, ema_rampup, ema_start, fixed_noise_seed, "
+    "generator, grad_clip_algorithm, grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, "
+    "latent_prior, loss, lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer",
+    "model.generator._target_=nolab.nets.G": "error: model.generator._target_='nolab.nets.G' cannot be "
+    "imported (ModuleNotFoundError: No module named 'nolab'): put its package on PYTHONPATH (or install it) "
+    "and check the name",
+    # The default run's recipe tunes DCGAN's G: another G on the default data is told where the key came from
+    "model/generator=resnet": "error: model.generator.dense_first is not a setting of ResNetGenerator: known "
+    "are channels, image_size, latent_dim, width (another component: model/generator=<option>); "
+    "conf/data_model/mnist_mini_dcgan.yaml may have set it for other networks: drop it with ~data_model",
 }
 # The same checks, through train() (the command prints these messages as above, after "error: ").
 MORE_BAD_VALUES = {
@@ -163,12 +169,14 @@ MORE_BAD_VALUES = {
     "data.flip=maybe": "data.flip='maybe' is not true or false: pass data.flip=<true or false>",
     "trainer.max_epochs=-5": "trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number of "
     "epochs",
-    "model.loss=foo": "model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp",
+    "model.loss=foo": "model.loss='foo' is not known: use one of ns, hinge, lsgan, wgan_gp, relativistic, or "
+    "a _target_ node (model.loss._target_=<your AdversarialLoss class>)",
+    "model.discriminator.norm=group": "model.discriminator.norm='group' is not known: use batch, layer, none",
     "model.augment=[flip]": "model.augment: 'flip' is not known; use a list of translation, cutout, e.g. "
     "model.augment=[translation,cutout]",
-    "model.loss=wgan_gp model.d_norm=layer model.compile=true": "model.compile=true cannot train "
-    "model.loss=wgan_gp: torch.compile does not differentiate twice (the gradient penalty does); drop one "
-    "of them",
+    "model/loss=wgan_gp model.discriminator.norm=layer model.compile=true": "model.compile=true cannot train "
+    "WassersteinGPLoss: torch.compile does not differentiate twice (its gradient penalty does); drop one of "
+    "them",
 }
 
 

@@ -11,8 +11,8 @@ import pytest
 import torch
 from test_model import TINY_MODEL, fit
 
-from ganlab.models import DCGAN
-from ganlab.models.losses import make_loss
+from ganlab.models import GAN
+from ganlab.models.losses import build_loss, loss_by_name
 from ganlab.nets.dcgan import DCGANDiscriminator
 from ganlab.utils.errors import GanlabError
 
@@ -22,25 +22,44 @@ ONES, ZEROS = torch.ones(2), torch.zeros(2)
 
 
 def test_losses_on_known_outputs() -> None:
-    ns = make_loss("ns")
+    ns = loss_by_name("ns")
     assert ns.d_loss(ZEROS, ZEROS, ONES, ZEROS).item() == pytest.approx(2 * math.log(2))
-    assert ns.g_loss(ZEROS).item() == pytest.approx(math.log(2))
-    hinge = make_loss("hinge")  # mean(relu(1 - real)) + mean(relu(1 + fake)) = 0.25 + 0.5
+    assert ns.g_loss(ZEROS, REAL).item() == pytest.approx(math.log(2))
+    hinge = loss_by_name("hinge")  # mean(relu(1 - real)) + mean(relu(1 + fake)) = 0.25 + 0.5
     assert hinge.d_loss(REAL, FAKE, ONES, ZEROS).item() == pytest.approx(0.75)
-    assert hinge.g_loss(FAKE).item() == pytest.approx(1.0)
-    lsgan = make_loss("lsgan")  # 0.5 mean((real - 1)^2) + 0.5 mean(fake^2)
+    assert hinge.g_loss(FAKE, REAL).item() == pytest.approx(1.0)
+    lsgan = loss_by_name("lsgan")  # 0.5 mean((real - 1)^2) + 0.5 mean(fake^2)
     assert lsgan.d_loss(REAL, FAKE, ONES, ZEROS).item() == pytest.approx(0.5 * 0.625 + 0.5 * 2.0)
     assert lsgan.d_loss(REAL, FAKE, ONES * 0.9, ZEROS).item() == pytest.approx(0.5 * 0.685 + 0.5 * 2.0)
-    assert lsgan.g_loss(FAKE).item() == pytest.approx(0.5 * (9 + 1) / 2)
-    wgan = make_loss("wgan_gp")
+    assert lsgan.g_loss(FAKE, REAL).item() == pytest.approx(0.5 * (9 + 1) / 2)
+    wgan = loss_by_name("wgan_gp")
     assert wgan.d_loss(REAL, FAKE, ONES, ZEROS).item() == pytest.approx(-1.0 - 1.25)
-    assert wgan.g_loss(FAKE).item() == pytest.approx(1.0)
+    assert wgan.g_loss(FAKE, REAL).item() == pytest.approx(1.0)
+
+
+def test_relativistic_average_loss_matches_its_formula() -> None:
+    """Jolicoeur-Martineau 2019, eq. (RaSGAN), written out with sigmoids on fixed logits:
+    L_D = -E_r log s(C_r - E C_f) - E_f log(1 - s(C_f - E C_r)), L_G the same with real and fake swapped."""
+
+    def sigmoid(x: float) -> float:
+        return 1 / (1 + math.exp(-x))
+
+    real, fake = [2.0, 0.5], [-2.0, 0.0]
+    mean_real, mean_fake = sum(real) / 2, sum(fake) / 2
+    d = -sum(math.log(sigmoid(r - mean_fake)) for r in real) / 2
+    d -= sum(math.log(1 - sigmoid(f - mean_real)) for f in fake) / 2
+    g = -sum(math.log(sigmoid(f - mean_real)) for f in fake) / 2
+    g -= sum(math.log(1 - sigmoid(r - mean_fake)) for r in real) / 2
+    loss = loss_by_name("relativistic")
+    assert loss.d_loss(REAL, FAKE, ONES, ZEROS).item() == pytest.approx(d, rel=1e-6)
+    assert loss.g_loss(FAKE, REAL).item() == pytest.approx(g, rel=1e-6)
+    assert loss.g_step_needs_current_real  # its G step sees the updated D's outputs on real images
 
 
 def test_gradient_penalty_against_a_hand_computation() -> None:
     torch.manual_seed(0)
     real, fake = torch.randn(3, 1, 2, 2), torch.randn(3, 1, 2, 2)
-    loss = make_loss("wgan_gp", gp_weight=10.0)
+    loss = build_loss({"_target_": "ganlab.models.losses.WassersteinGPLoss", "gp_weight": 10.0})
 
     def critic(x: torch.Tensor) -> torch.Tensor:  # D(x) = sum of squares: grad = 2x
         return (x**2).flatten(1).sum(1)
@@ -57,19 +76,23 @@ def test_gradient_penalty_against_a_hand_computation() -> None:
     assert loss.penalty(lambda x: x.flatten(1) @ w, real, fake).item() == pytest.approx(10.0 * 16)
 
 
-@pytest.mark.parametrize("loss", ["ns", "hinge", "lsgan", "wgan_gp"])
+@pytest.mark.parametrize("loss", ["ns", "hinge", "lsgan", "wgan_gp", "relativistic"])
 def test_every_loss_trains_on_a_real_trainer(loss: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    options = {"d_norm": "layer", "n_critic": 2} if loss == "wgan_gp" else {}
-    trainer = fit(DCGAN(**TINY_MODEL, loss=loss, **options), tmp_path, batches=4)
+    options: dict = {}
+    if loss == "wgan_gp":
+        critic = {**TINY_MODEL["discriminator"], "norm": "layer"}
+        options = {"discriminator": critic, "n_critic": 2}
+    trainer = fit(GAN(**{**TINY_MODEL, **options}, loss=loss), tmp_path, batches=4)
     metrics = trainer.callback_metrics
     assert torch.isfinite(metrics["train/d_loss"]) and torch.isfinite(metrics["train/g_loss"])
     assert ("train/gradient_penalty" in metrics) == (loss == "wgan_gp")
 
 
-def test_gradient_penalty_refuses_batch_norm_in_d(tmp_path: Path) -> None:
-    with pytest.raises(GanlabError, match=r"model\.loss=wgan_gp .* set model\.d_norm=layer"):
-        fit(DCGAN(**TINY_MODEL, loss="wgan_gp"), tmp_path, batches=1)
+def test_gradient_penalty_refuses_batch_norm_in_d_when_built() -> None:
+    message = r"WassersteinGPLoss penalises .*\(model\.discriminator\.norm=layer"
+    with pytest.raises(GanlabError, match=message):
+        GAN(**TINY_MODEL, loss="wgan_gp")
 
 
 def test_spectral_norm_bounds_each_conv_to_unit_norm() -> None:
@@ -95,7 +118,7 @@ class GeneratorAfterEachBatch(L.Callback):
 def test_ema_arithmetic_start_and_use_for_sampling(tmp_path: Path) -> None:
     torch.manual_seed(0)
     decay = 0.6
-    model = DCGAN(**TINY_MODEL, ema_decay=decay, ema_start=4)
+    model = GAN(**TINY_MODEL, ema_decay=decay, ema_start=4)
     seen = GeneratorAfterEachBatch()
     fit(model, tmp_path, batches=4, callbacks=[seen])
     # global_step is 2 per batch (D and G): averaging starts after batch 2's G step, as a copy of G
@@ -118,7 +141,7 @@ def test_ema_rampup_follows_g_early(tmp_path: Path) -> None:
     """With `ema_rampup`, the average spans at most rampup x its updates: early grids show G's recent weights,
     not its initial ones (the default run's first epochs were grey with a plain 0.999 average)."""
     torch.manual_seed(0)
-    model = DCGAN(**TINY_MODEL, ema_decay=0.999, ema_start=4, ema_rampup=1.0)
+    model = GAN(**TINY_MODEL, ema_decay=0.999, ema_start=4, ema_rampup=1.0)
     seen = GeneratorAfterEachBatch()
     fit(model, tmp_path, batches=4, callbacks=[seen])
     # updates after the copy (batch 2): decay min(0.999, 1 - 1/1) = 0, then min(0.999, 1 - 1/2) = 0.5

@@ -63,7 +63,7 @@ def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path,
     assert got["fid"]["n_real"] == got["fid"]["n_fake"] == n
     for name in ("precision", "recall"):  # fractions of 48 images: equal (to float32 round-off)
         assert got[name]["value"] == pytest.approx(reference[name], abs=1e-6), name
-        assert got[name]["k"] == 3 and got[name]["n_real"] == got[name]["n_fake"] == n
+        assert got[name]["prc_neighborhood"] == 3 and got[name]["n_real"] == got[name]["n_fake"] == n
     assert 0 < reference["precision"] < 1 or 0 < reference["recall"] < 1  # not a trivial 0 or 1 each
     assert "PIL Lanczos" in got["fid"]["real_downscale"]  # how the real folder was brought to 32 px
     # metrics.json also speaks torch-fidelity's names (the means; stds differ in ddof), with its values

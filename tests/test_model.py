@@ -8,17 +8,18 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from conftest import TINY_NETS
 
 from ganlab.data import MnistMiniDataModule
-from ganlab.models import DCGAN
+from ganlab.models import GAN
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.settings import check_settings
 
 TINY_MODEL = {
     "image_size": 28,
     "channels": 1,
     "latent_dim": 16,
-    "g_width": 8,
-    "d_width": 8,
+    **TINY_NETS,
     "num_fixed_samples": 8,
 }
 
@@ -48,7 +49,7 @@ class StepRecorder(L.Callback):
         )
 
 
-def fit(model: DCGAN, tmp_path: Path, batches: int = 3, callbacks: list | None = None) -> L.Trainer:
+def fit(model: GAN, tmp_path: Path, batches: int = 3, callbacks: list | None = None) -> L.Trainer:
     trainer = L.Trainer(
         accelerator="cpu",
         max_epochs=1,
@@ -70,7 +71,7 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
 def test_d_and_g_steps_alternate_and_touch_only_their_own_weights(tmp_path: Path) -> None:
     torch.manual_seed(0)
     recorder = StepRecorder()
-    trainer = fit(DCGAN(**TINY_MODEL), tmp_path, batches=3, callbacks=[recorder])
+    trainer = fit(GAN(**TINY_MODEL), tmp_path, batches=3, callbacks=[recorder])
     records = recorder.records
     assert [r["opt"] for r in records] == [0, 1, 0, 1, 0, 1]  # D then G, every batch
     assert trainer.global_step == 6  # global_step counts both optimizers' steps
@@ -86,14 +87,14 @@ def test_d_and_g_steps_alternate_and_touch_only_their_own_weights(tmp_path: Path
 
 def test_n_critic_gives_several_d_steps_per_g_step(tmp_path: Path) -> None:
     recorder = StepRecorder()
-    fit(DCGAN(**TINY_MODEL, n_critic=3), tmp_path, batches=6, callbacks=[recorder])
+    fit(GAN(**TINY_MODEL, n_critic=3), tmp_path, batches=6, callbacks=[recorder])
     assert [r["opt"] for r in recorder.records] == [0, 0, 0, 1, 0, 0, 0, 1]
 
 
 @pytest.mark.parametrize("algorithm", ["value", "norm"])
 def test_gradient_clipping_happens_in_the_module(tmp_path: Path, algorithm: str) -> None:
     recorder = StepRecorder()
-    model = DCGAN(**TINY_MODEL, grad_clip_val=1e-4, grad_clip_algorithm=algorithm)
+    model = GAN(**TINY_MODEL, grad_clip_val=1e-4, grad_clip_algorithm=algorithm)
     fit(model, tmp_path, batches=2, callbacks=[recorder])
     d_records = [r for r in recorder.records if r["opt"] == 0]
     assert all(r["d_grad_max"] <= 1e-4 + 1e-9 for r in d_records)
@@ -102,62 +103,69 @@ def test_gradient_clipping_happens_in_the_module(tmp_path: Path, algorithm: str)
 def test_unclipped_gradients_are_larger_than_the_clip(tmp_path: Path) -> None:
     """Guards the clipping test: without clipping the same gradients exceed 1e-4."""
     recorder = StepRecorder()
-    fit(DCGAN(**TINY_MODEL), tmp_path, batches=1, callbacks=[recorder])
+    fit(GAN(**TINY_MODEL), tmp_path, batches=1, callbacks=[recorder])
     assert recorder.records[0]["d_grad_max"] > 1e-3
 
 
 def test_label_smoothing_and_noise_targets() -> None:
     torch.manual_seed(0)
     logits = torch.zeros(10000)
-    real, fake = DCGAN(**TINY_MODEL, label_smoothing=0.1)._d_targets(logits)
+    real, fake = GAN(**TINY_MODEL, label_smoothing=0.1)._d_targets(logits)
     assert torch.all(real == 0.9) and torch.all(fake == 0)
-    real, fake = DCGAN(**TINY_MODEL, label_smoothing=0.1, label_noise=0.2)._d_targets(logits)
+    real, fake = GAN(**TINY_MODEL, label_smoothing=0.1, label_noise=0.2)._d_targets(logits)
     assert real.min() >= 0.7 and real.max() <= 0.9 and abs(real.mean().item() - 0.8) < 0.01
     assert fake.min() >= 0 and fake.max() <= 0.2 and abs(fake.mean().item() - 0.1) < 0.01
 
 
 def test_rmsprop_and_separate_learning_rates() -> None:
-    model = DCGAN(**TINY_MODEL, optimizer="rmsprop", lr_d=8e-4, lr_g=4e-4)
+    model = GAN(**TINY_MODEL, optimizer="rmsprop", lr_d=8e-4, lr_g=4e-4)
     opt_d, opt_g = model.configure_optimizers()
     assert isinstance(opt_d, torch.optim.RMSprop) and opt_d.param_groups[0]["lr"] == 8e-4
     assert opt_g.param_groups[0]["lr"] == 4e-4
-    opt_d, opt_g = DCGAN(**TINY_MODEL, lr=1e-4, beta1=0.3, beta2=0.9).configure_optimizers()
+    opt_d, opt_g = GAN(**TINY_MODEL, lr=1e-4, beta1=0.3, beta2=0.9).configure_optimizers()
     assert isinstance(opt_g, torch.optim.Adam) and opt_g.param_groups[0]["betas"] == (0.3, 0.9)
     assert opt_d.param_groups[0]["lr"] == opt_g.param_groups[0]["lr"] == 1e-4
 
 
 def test_latent_priors() -> None:
-    uniform = DCGAN(**TINY_MODEL, latent_prior="uniform").sample_latent(10000)
+    uniform = GAN(**TINY_MODEL, latent_prior="uniform").sample_latent(10000)
     assert uniform.min() >= -1 and uniform.max() <= 1 and abs(uniform.std().item() - 3**-0.5) < 0.01
-    normal = DCGAN(**TINY_MODEL).sample_latent(10000)
+    normal = GAN(**TINY_MODEL).sample_latent(10000)
     assert abs(normal.std().item() - 1) < 0.01 and normal.abs().max() > 3
 
 
 def test_fixed_noise_is_independent_of_the_global_seed_and_saved() -> None:
     torch.manual_seed(1)
-    a = DCGAN(**TINY_MODEL)
+    a = GAN(**TINY_MODEL)
     torch.manual_seed(2)
-    b = DCGAN(**TINY_MODEL)
+    b = GAN(**TINY_MODEL)
     assert torch.equal(a.fixed_z, b.fixed_z) and a.fixed_z.shape == (8, 16)
     assert "fixed_z" in a.state_dict()
 
 
 @pytest.mark.parametrize(
-    ("option", "message"),
+    ("override", "message"),
     [
-        ({"optimizer": "sgd"}, "model.optimizer='sgd'"),
-        ({"latent_prior": "cauchy"}, "model.latent_prior"),
-        ({"loss": "nope"}, "model.loss='nope'"),
-        ({"upsample": "bicubic"}, "model.upsample='bicubic'"),
-        ({"n_critic": 0}, "model.n_critic=0"),
-        ({"d_norm": "group"}, "model.d_norm='group'"),
-        ({"ema_decay": 1.5}, "model.ema_decay=1.5"),
-        ({"ema_decay": 0.999, "ema_rampup": 0.0}, "model.ema_rampup=0.0"),
+        ("model.optimizer=sgd", "model.optimizer='sgd' is not known: use adam, rmsprop"),
+        ("model.latent_prior=cauchy", "model.latent_prior='cauchy' is not known: use normal, uniform"),
+        ("model.generator.upsample=bicubic", "model.generator.upsample='bicubic' is not known"),
+        ("model.discriminator.norm=group", "model.discriminator.norm='group' is not known: use batch"),
+        ("model.n_critic=0", "model.n_critic=0 is out of range"),
+        ("model.ema_decay=0", "model.ema_decay=0 is out of range"),
+        ("model.ema_decay=1.5", "model.ema_decay=1.5 is out of range"),
+        ("model.label_smoothing=0.6", "model.label_smoothing=0.6 is out of range"),
+        ("model.label_noise=0.3", "model.label_smoothing + model.label_noise = 0.5 must stay below 0.5"),
+        ("data.image_size=0", "data.image_size=0 is out of range"),
+        ("model.generator.width=0", "model.generator.width=0 is out of range"),
     ],
 )
-def test_bad_options_are_named(option: dict, message: str) -> None:
-    with pytest.raises(GanlabError, match=message.replace("(", r"\(")):
-        DCGAN(**{**TINY_MODEL, **option})
+def test_bad_settings_are_named_by_the_one_table(override: str, message: str, make_cfg) -> None:
+    """Every range and choice is refused by the settings check, before anything is built, under the
+    setting's own name (data.image_size, not the model's copy of it)."""
+    cfg = make_cfg("model.label_smoothing=0.2", override)
+    with pytest.raises(GanlabError, match=message.replace("+", r"\+")):
+        check_settings(cfg)
+    check_settings(make_cfg("model.label_smoothing=0.2"))  # the same settings but the bad one pass
 
 
 def test_diff_augment_shifts_and_cuts_out_and_lets_gradients_through() -> None:

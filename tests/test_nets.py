@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from ganlab.nets import (
-    ConditionalDiscriminator,
+    ConcatDiscriminator,
     ConditionalGenerator,
     DCGANDiscriminator,
     DCGANEncoder,
     DCGANGenerator,
     LatentDiscriminator,
+    ProjectionDiscriminator,
     stages_for,
 )
 from ganlab.utils.errors import GanlabError
@@ -38,11 +39,12 @@ def test_shapes_at_every_resolution(size: int, channels: int, upsample: str, den
 @pytest.mark.parametrize(("size", "channels"), list(itertools.product([28, 32, 64, 128], [1, 3])))
 def test_conditional_and_autoencoder_shapes_at_every_resolution(size: int, channels: int) -> None:
     labels = torch.tensor([0, 4])
-    g = ConditionalGenerator(12, num_classes=5, embed_dim=3, channels=channels, image_size=size, width=4)
+    g = ConditionalGenerator(DCGANGenerator(15, channels, size, width=4), num_classes=5, embed_dim=3)
     images = g(torch.randn(2, 12), labels)
     assert images.shape == (2, channels, size, size)
-    for conditioning in ("concat", "projection"):
-        d = ConditionalDiscriminator(channels, size, 5, conditioning, width=4)
+    concat = ConcatDiscriminator(DCGANDiscriminator(channels + 1, size, width=4), 5, size)
+    projection = ProjectionDiscriminator(DCGANDiscriminator(channels, size, width=4), 5)
+    for d in (concat, projection):
         assert d(images, labels).shape == (2,)
     codes = DCGANEncoder(latent_dim=12, channels=channels, image_size=size, width=4)(images)
     assert codes.shape == (2, 12)  # what the AAE's and DAE's decoder (a DCGAN generator) takes back
@@ -94,5 +96,16 @@ def test_leaky_slope_and_dropout_reach_the_discriminator() -> None:
 
 def test_stages_and_unsupported_sizes() -> None:
     assert [stages_for(s) for s in (28, 32, 64, 128)] == [(7, 2), (4, 3), (4, 4), (4, 5)]
-    with pytest.raises(GanlabError, match="image_size=48"):
+    with pytest.raises(GanlabError, match=r"data\.image_size=48"):
         stages_for(48)
+
+
+def test_projection_adds_the_label_embedding_inner_product_to_any_declared_head() -> None:
+    """logit(features) + <embed(label), features>, on the features the discriminator declares."""
+    d = ProjectionDiscriminator(DCGANDiscriminator(1, 28, width=4), num_classes=3)
+    images, labels = torch.randn(4, 1, 28, 28), torch.tensor([0, 1, 2, 1])
+    features = d.net.features(images)
+    expected = d.net(images) + (d.embed.weight[labels] * features).sum(1)
+    torch.testing.assert_close(d(images, labels), expected)
+    with pytest.raises(GanlabError, match="projection needs a discriminator that declares its features"):
+        ProjectionDiscriminator(LatentDiscriminator(4), num_classes=3)

@@ -26,18 +26,20 @@ from ganlab.utils.restore import load_generator
 DEFAULT_RECIPE = {
     "data._target_": "ganlab.data.MnistMiniDataModule",
     "data.batch_size": 32,
-    "model._target_": "ganlab.models.DCGAN",
+    "model._target_": "ganlab.models.GAN",
     "model.latent_dim": 32,
-    "model.g_width": 64,
-    "model.d_width": 32,
-    "model.g_dense_first": True,
-    "model.g_extra_convs": 2,
-    "model.d_extra_convs": 1,
-    "model.upsample": "transposed",
-    "model.d_norm": "batch",
-    "model.spectral_norm": False,
+    "model.generator._target_": "ganlab.nets.DCGANGenerator",
+    "model.generator.width": 64,
+    "model.generator.dense_first": True,
+    "model.generator.extra_convs": 2,
+    "model.generator.upsample": "transposed",
+    "model.discriminator._target_": "ganlab.nets.DCGANDiscriminator",
+    "model.discriminator.width": 32,
+    "model.discriminator.extra_convs": 1,
+    "model.discriminator.norm": "batch",
+    "model.discriminator.spectral_norm": False,
     "model.augment": [],
-    "model.loss": "ns",
+    "model.loss._target_": "ganlab.models.losses.NonSaturatingLoss",
     "model.optimizer": "adam",
     "model.lr": 3.0e-3,
     "model.lr_g": None,
@@ -72,7 +74,16 @@ def test_default_recipe_trains_to_digits_of_every_class(project: Path, classifie
     result = run_command("python train.py", project, "trainer.max_epochs=2")
     assert result.returncode == 0, result.stderr[-3000:]
     run = next((project / "outputs" / "train" / "runs").iterdir())
-    final = json.loads((run / "results.json").read_text())["final"]
+    results = json.loads((run / "results.json").read_text())
+    final = results["final"]
+    # What the recipe set beyond conf/model/dcgan.yaml is said at the start and kept with the results
+    # (max_epochs not: the command line set it again).
+    recipe = str(project / "conf" / "data_model" / "mnist_mini_dcgan.yaml")
+    set_by = results["set_by"][recipe]
+    assert set_by["model.lr"] == 3e-3 and "trainer.max_epochs" not in set_by
+    said = [line for line in result.stdout.splitlines() if f"{recipe} sets " in line]  # Hydra logs to stdout
+    assert len(said) == 1, result.stdout[-3000:]
+    assert "model.generator.extra_convs=2" in said[0] and "model.lr=0.003" in said[0]
     assert all(math.isfinite(final[key]) for key in ("train/d_loss", "train/g_loss")), final
     model, _ = load_generator(
         OmegaConf.create({"ckpt_path": str(run / "checkpoints" / "last.ckpt"), "device": "cpu"})

@@ -18,7 +18,7 @@ from test_sweeps import readme_commands
 from ganlab.data import MnistMiniDataModule
 from ganlab.evaluate import evaluate
 from ganlab.metrics.evaluation import generated_batches
-from ganlab.models import DCGAN
+from ganlab.models import GAN
 
 DDP_COMMAND = "python train.py trainer=ddp trainer.devices=2 metrics=domain"
 # An odd count in batches that do not divide it: shares of 38 and 37, batches of 16, 16, 6 and 16, 16, 5.
@@ -45,7 +45,7 @@ def test_ddp_metrics_equal_one_process_on_the_same_samples(
     assert [p.name for p in (run / "samples").iterdir()] == ["fixed_noise_epoch_000.png"]
     assert len(list((run / "tensorboard").glob("events.out.tfevents.*"))) == 1
     output = result.stdout + result.stderr
-    assert output.count("model: ganlab.models.DCGAN") == 1 and output.count("on 75 samples") == 1
+    assert output.count("model: ganlab.models.GAN") == 1 and output.count("on 75 samples") == 1
     assert len(list((project / ".cache/ganlab/metrics").glob("real-stats-*.pt"))) == 1
     logged = json.loads((run / "results.json").read_text())["final"]
 
@@ -123,10 +123,16 @@ class Losses(L.Callback):
 
 def first_losses(
     dataset_cache: Path, precision: str = "32-true", **fast: bool
-) -> tuple[list[tuple[float, float]], DCGAN]:
+) -> tuple[list[tuple[float, float]], GAN]:
     """D and G losses of the first three batches of a small DCGAN on the digits, from the same seed."""
     L.seed_everything(0, verbose=False)
-    model = DCGAN(image_size=28, channels=1, g_width=16, d_width=16, **fast)
+    model = GAN(
+        image_size=28,
+        channels=1,
+        generator={"_target_": "ganlab.nets.DCGANGenerator", "width": 16},
+        discriminator={"_target_": "ganlab.nets.DCGANDiscriminator", "width": 16},
+        **fast,
+    )
     losses = Losses()
     trainer = L.Trainer(
         accelerator="cpu", precision=precision, max_epochs=1, limit_train_batches=3, logger=False,
@@ -151,13 +157,25 @@ def test_fast_paths_train_as_the_plain_loop_does(dataset_cache: Path, switch: di
     # checkpoints stay interchangeable: the same parameter names
     assert (
         model.state_dict().keys()
-        == DCGAN(image_size=28, channels=1, g_width=16, d_width=16).state_dict().keys()
+        == GAN(
+            image_size=28,
+            channels=1,
+            generator={"_target_": "ganlab.nets.DCGANGenerator", "width": 16},
+            discriminator={"_target_": "ganlab.nets.DCGANDiscriminator", "width": 16},
+        )
+        .state_dict()
+        .keys()
     )
-    conv = model.discriminator.get_submodule("main.2").weight
+    conv = model.discriminator.get_submodule("body.2").weight
     assert conv.is_contiguous(memory_format=torch.channels_last) == ("channels_last" in switch)
     if "precision" not in switch:
         return
-    model = DCGAN(image_size=28, channels=1, g_width=16, d_width=16)
+    model = GAN(
+        image_size=28,
+        channels=1,
+        generator={"_target_": "ganlab.nets.DCGANGenerator", "width": 16},
+        discriminator={"_target_": "ganlab.nets.DCGANDiscriminator", "width": 16},
+    )
     with torch.autocast("cpu", dtype=torch.bfloat16):  # as inside a bf16-mixed training step
         inside = next(generated_batches(model, 16, 16, seed=0))
     assert torch.equal(inside, next(generated_batches(model, 16, 16, seed=0)))  # metrics sample in float32

@@ -29,7 +29,12 @@ from ganlab.train import train
 
 BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
 # Smaller networks where a test is not a README command.
-TINY = ("data.batch_size=8", "model.g_width=8", "model.d_width=8", "model.num_fixed_samples=8")
+TINY = (
+    "data.batch_size=8",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
+    "model.num_fixed_samples=8",
+)
 METRICS_BUDGET = ("metrics.num_samples=32", "metrics.is_splits=2", "metrics.kid_subsets=2")
 
 

@@ -77,20 +77,23 @@ def test_init_from_takes_the_weights_only(make_cfg, tmp_path: Path) -> None:
     train(make_cfg(run_dir=tmp_path / "first"))
     first = tmp_path / "first" / "checkpoints" / "last.ckpt"
     # Stage two: new LeakyReLU slope, an lr so small the weights barely move from where stage one left them.
-    overrides = [f"init_from={first}", "model.leaky_slope=0.1", "model.lr=1e-12"]
+    overrides = [f"init_from={first}", "model.discriminator.leaky_slope=0.1", "model.lr=1e-12"]
     train(make_cfg(*overrides, run_dir=tmp_path / "second"))
     before, after = load(first), load(tmp_path / "second" / "checkpoints" / "last.ckpt")
     assert after["global_step"] == 6 and after["epoch"] == 1  # counters started afresh, not at 6 / 1
     assert after["optimizer_states"][0]["state"][0]["step"] == 3  # so did Adam: 3 D steps, not 6
-    assert after["hyper_parameters"]["leaky_slope"] == 0.1 and after["hyper_parameters"]["lr"] == 1e-12
+    assert (
+        after["hyper_parameters"]["discriminator"]["leaky_slope"] == 0.1
+        and after["hyper_parameters"]["lr"] == 1e-12
+    )
     counters = ("running_", "num_batches", "n_averaged")  # BatchNorm's and the EMA's own, which go on
     weights = [k for k in before["state_dict"] if not any(c in k for c in counters)]
     for key in weights:
         torch.testing.assert_close(after["state_dict"][key], before["state_dict"][key], atol=1e-9, rtol=0)
     with pytest.raises(GanlabError, match="pass one of them"):
         train(make_cfg(f"init_from={first}", f"ckpt_path={first}"))
-    with pytest.raises(GanlabError, match=r"d_width=8 \(now 16\)"):
-        train(make_cfg(f"init_from={first}", "model.d_width=16"))
+    with pytest.raises(GanlabError, match=r"discriminator.width=8 \(now 16\)"):
+        train(make_cfg(f"init_from={first}", "model.discriminator.width=16"))
 
 
 def test_checkpoint_of_other_network_sizes_is_refused_in_one_line(make_cfg, tmp_path: Path) -> None:
@@ -98,9 +101,14 @@ def test_checkpoint_of_other_network_sizes_is_refused_in_one_line(make_cfg, tmp_
     ckpt = tmp_path / "a" / "checkpoints" / "last.ckpt"
     with pytest.raises(GanlabError) as err:
         train(
-            make_cfg("model.g_width=16", "trainer.max_epochs=2", f"ckpt_path={ckpt}", run_dir=tmp_path / "b")
+            make_cfg(
+                "model.generator.width=16",
+                "trainer.max_epochs=2",
+                f"ckpt_path={ckpt}",
+                run_dir=tmp_path / "b",
+            )
         )
-    assert "g_width=8 (now 16)" in str(err.value) and "\n" not in str(err.value)
+    assert "generator.width=8 (now 16)" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_missing_checkpoint_file(make_cfg, tmp_path: Path) -> None:
@@ -125,8 +133,8 @@ TINY_CLI = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
     "data.batch_size=8",
-    "model.g_width=8",
-    "model.d_width=8",
+    "model.generator.width=8",
+    "model.discriminator.width=8",
     "model.num_fixed_samples=8",
     "callbacks.progress_bar=null",
     "callbacks.model_summary=null",

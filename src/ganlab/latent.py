@@ -59,14 +59,14 @@ def interpolate(
 def latent_shift(
     model: nn.Module, out: Path, means: list[float], std: float = 0.4, samples: int = 64, seed: int = 0
 ) -> list[Path]:
-    """Samples from N(mean, std^2 I) for each mean (the same noise shifted, so only the mean differs):
-    one grid per mean, and `latent_shift_means.png` with the average image of each mean in a row."""
-    generator = torch.Generator().manual_seed(seed)
-    noise = torch.randn(samples, model.hparams.latent_dim, generator=generator)
-    labels = model.sample_labels(samples, generator)
+    """Samples from the model's prior moved to `mean` and shrunk to `std` in its standard units (N(mean,
+    std^2 I) for a N(0, I) prior), the same draw for every mean, so only the mean differs: one grid per
+    mean, and `latent_shift_means.png` with the average image of each mean in a row."""
+    labels = model.sample_labels(samples, torch.Generator().manual_seed(seed + 1))
     written, averages = [], []
     for mean in means:
-        images = _generate(model, mean + std * noise, labels)
+        z = model.sample_latent(samples, torch.Generator().manual_seed(seed), shift=mean, scale=std)
+        images = _generate(model, z, labels)
         path = out / f"latent_shift_mean{mean:+.2f}_std{std:.2f}.png"
         _save(images, path, int(samples**0.5) or 1)
         written.append(path)

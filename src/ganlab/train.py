@@ -11,14 +11,17 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
+from ganlab.callbacks.run_results import run_metric_directions
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
 from ganlab.utils.errors import DivergedError, GanlabError
-from ganlab.utils.hparams import log_hparams, run_hparams
+from ganlab.utils.hparams import HPARAM_METRICS, log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
+from ganlab.utils.provenance import describe as describe_recipes
+from ganlab.utils.provenance import recipe_settings
 from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.settings import check_settings, instantiate
 
@@ -61,6 +64,9 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
         )
     run_dir.prepare(cfg)
     log.info("run directory: %s", cfg.paths.output_dir)
+    results.set_by = recipe_settings(cfg)
+    for line in describe_recipes(results.set_by):
+        log.info(line)
     warm_start = load_checkpoint(init_from, "init_from") if init_from else None
 
     log.info("data: %s", cfg.data._target_)
@@ -81,7 +87,7 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     )
 
     if loggers:
-        log_hparams(loggers, run_hparams(cfg, model))
+        log_hparams(loggers, run_hparams(cfg, model), (*HPARAM_METRICS, *run_metric_directions(cfg)))
     trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
     has_test_split = isinstance(datamodule, ImageDataModule) and datamodule.has_test_split()
     if cfg.get("test") and has_test_split and is_overridden("test_step", model):

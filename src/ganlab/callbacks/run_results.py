@@ -16,15 +16,14 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from ganlab.metrics.registry import chosen, logged_directions
 from ganlab.utils.files import atomic_write_text
 
 RESULTS_FILE = "results.json"
 # Which way is better, for the logged values that have one: "best" values and sweep tables use it. The
 # adversarial losses have none worth ranking runs by, except as the sweep table's last resort (g_loss).
+# The registered metrics' (val/...) come from the registry (metrics/registry.py).
 METRIC_MODES = {
-    "val/fid": "min",
-    "val/kid": "min",
-    "val/is": "max",
     "test/acc": "max",
     "train/g_loss": "min",
     "train/recon_loss": "min",
@@ -50,13 +49,16 @@ class RunResults(L.Callback):
         self.job_num = hydra.job.get("num") if hydra else None
         self.trainer: L.Trainer | None = None
         self.best: dict[str, dict[str, float]] = {}
+        self.set_by: dict[str, dict[str, Any]] = {}  # recipe file -> the settings it set (utils/provenance)
+        # Which way each logged value is better: the fixed ones, and the run's registered metrics'.
+        self.directions = {**METRIC_MODES, **run_metric_directions(cfg)}
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.trainer = trainer
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for name, value in _logged(trainer).items():
-            mode = METRIC_MODES.get(name)
+            mode = self.directions.get(name)
             if mode is None or name.startswith("train/") or not math.isfinite(value):
                 continue  # per-step training values are noisy: only their final value is kept
             best = self.best.get(name)
@@ -71,6 +73,7 @@ class RunResults(L.Callback):
             "status": status,
             "error": None if error is None else _one_line(error),
             "overrides": self.overrides,
+            "set_by": self.set_by,
             "job_num": self.job_num,
             "optimized_metric": self.optimized_metric,
             "value": value,
@@ -81,11 +84,20 @@ class RunResults(L.Callback):
             "ended_at": datetime.now().isoformat(timespec="seconds"),
             "final": _logged(trainer) if trainer else {},
             "best": self.best,
+            "directions": self.directions,  # which way each value is better, for sweep tables
             "checkpoints": _checkpoints(trainer, self.run_dir),
         }
         path = self.run_dir / RESULTS_FILE
         atomic_write_text(path, json.dumps(results, indent=2, default=str))
         return path
+
+
+def run_metric_directions(cfg: DictConfig) -> dict[str, str]:
+    """val/<value> -> min | max for the metrics the run's config chooses (none without metrics)."""
+    metrics = cfg.get("metrics")
+    if not metrics or "names" not in metrics:
+        return {}
+    return logged_directions(chosen(metrics.names, metrics.get("extra") or ()))
 
 
 def _logged(trainer: L.Trainer) -> dict[str, float]:

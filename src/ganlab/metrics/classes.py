@@ -25,7 +25,7 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
     often a domain classifier recognises the class each sample was generated for. (IS is left out: one
     class's samples are meant to look alike to the classifier, so it says little per class.)"""
     metrics = cfg.metrics
-    classes = model.hparams.num_classes
+    classes = model.num_classes
     names = datamodule.class_names or [str(c) for c in range(classes)]
     real, real_labels = datamodule.real_images(), datamodule.real_labels()
     per_class = metrics.num_samples // classes
@@ -40,10 +40,9 @@ def score_classes(cfg: DictConfig, model: nn.Module, datamodule: Any, extractor:
                 f"class {names[c]!r} has {len(index)} real image(s) in the {cfg.real_split} split, too few "
                 "to score it: pass conditional.per_class=false"
             )
-        scores = GenerativeScores(
-            extractor, kid_subsets=metrics.kid_subsets, kid_subset_size=metrics.kid_subset_size,
-            prc_neighborhood=None, seed=metrics.seed,
-        ).to(model.device)  # fmt: skip
+        scores = GenerativeScores.from_settings(
+            extractor, metrics, names=("fid", "kid"), extra=(), prc_neighborhood=None
+        ).to(model.device)
         cache = real_stats_path(
             metrics.cache_dir, f"{datamodule.name}-class{c}", f"{datamodule.cache_key()}|class {c}",
             extractor, count, metrics.seed,

@@ -31,14 +31,10 @@ class DomainFeatures(FeatureExtractor):
         self.net.load_state_dict(saved["state_dict"])
         self.net.eval().requires_grad_(False)
         self.test_acc = saved.get("test_acc")
-        self.num_features = saved["hparams"].get("feature_dim", 128)
-        self.num_classes = saved["hparams"].get("num_classes", 10)
-        hparams = saved["hparams"]
-        self.input_shape = (
-            hparams.get("channels", 1),
-            hparams.get("image_size", 28),
-            hparams.get("image_size", 28),
-        )
+        # DomainClassifier's own defaults for what the file leaves out
+        built = {"channels": 1, "image_size": 28, "num_classes": 10, "feature_dim": 128} | saved["hparams"]
+        self.num_features, self.num_classes = built["feature_dim"], built["num_classes"]
+        self.input_shape = (built["channels"], built["image_size"], built["image_size"])
 
     def train(self, mode: bool = True) -> DomainFeatures:
         return super().train(False)  # always in eval mode: BatchNorm statistics and dropout stay fixed

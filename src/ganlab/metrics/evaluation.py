@@ -14,7 +14,6 @@ from torch import nn
 
 from ganlab.metrics.distributed import all_true, share, world
 from ganlab.metrics.features import FeatureExtractor
-from ganlab.metrics.manifold import MANIFOLD_METRICS
 from ganlab.metrics.scores import GenerativeScores
 from ganlab.utils.files import atomic_open
 from ganlab.utils.images import to_uint8
@@ -127,26 +126,23 @@ def _read_real_state(path: Path, device: torch.device, count: int) -> dict[str, 
 
 
 def with_protocol(results: dict[str, float], scores: GenerativeScores) -> dict[str, Any]:
-    """metrics.json: each value with its sample counts and the full protocol it was measured under."""
+    """metrics.json: a section per value of each chosen metric (its `<value>_std` folded in as "std"), with
+    the sample counts and the full protocol it was measured under."""
     protocol = scores.protocol()
     shared = {k: protocol[k] for k in protocol if k not in ("num_real", "num_fake")}
     n_real, n_fake = protocol["num_real"], protocol["num_fake"]
-    report = {
-        "fid": {"value": results["fid"], "n_real": n_real, "n_fake": n_fake, **shared},
-        "is": {"value": results["is"], "std": results["is_std"], "n": n_fake, **shared},
-        "kid": {"value": results["kid"], "std": results["kid_std"], "n_real": n_real, "n_fake": n_fake,
-                **shared},
-        # The same values under torch-fidelity's names, to drop into tables built with it. Not the
-        # stds: torchmetrics' are over splits/subsets with ddof=1, torch-fidelity's with ddof=0.
-        "torch_fidelity": {
-            "frechet_inception_distance": results["fid"],
-            "inception_score_mean": results["is"],
-            "kernel_inception_distance_mean": results["kid"],
-        },
-    }  # fmt: skip
-    if "precision" in results:  # k-NN metrics on FID's features (torch-fidelity's `prc` defaults to VGG16)
-        for name in MANIFOLD_METRICS:
-            report[name] = {"value": results[name], "k": protocol["prc_neighborhood"], "n_real": n_real,
-                            "n_fake": n_fake, **shared}  # fmt: skip
-        report["torch_fidelity"].update({k: results[k] for k in ("precision", "recall", "f_score")})
+    report: dict[str, Any] = {}
+    for metric in scores.metrics:
+        for key in metric.directions:
+            if key.endswith("_std") and key[:-4] in metric.directions:
+                continue
+            counts = {"n_real": n_real, "n_fake": n_fake} if "features" in metric.needs else {"n": n_fake}
+            std = {"std": results[f"{key}_std"]} if f"{key}_std" in results else {}
+            report[key] = {"value": results[key], **std, "metric": metric.name, **counts, **shared}
+    # The same values under torch-fidelity's names, to drop into tables built with it. Not the stds:
+    # torchmetrics' are over splits/subsets with ddof=1, torch-fidelity's with ddof=0.
+    names = {"fid": "frechet_inception_distance", "is": "inception_score_mean",
+             "kid": "kernel_inception_distance_mean", "precision": "precision", "recall": "recall",
+             "f_score": "f_score"}  # fmt: skip
+    report["torch_fidelity"] = {theirs: results[ours] for ours, theirs in names.items() if ours in results}
     return report

@@ -42,7 +42,7 @@ def reconstruction_error(cfg: DictConfig, model: nn.Module, real: np.ndarray, co
     result: dict[str, Any] = {"mse": totals["mse"] / pixels, "n": count, "pixels": "[-1, 1]"}
     if isinstance(model, Denoises):
         result["noisy_input_mse"] = totals["noisy_input_mse"] / pixels
-        result["noise_factor"] = model.hparams.noise_factor
+        result["noise_factor"] = model.noise_factor
     result["psnr_db"] = float(10 * np.log10(4 / result["mse"]))  # peak-to-peak 2 in [-1, 1]
     log.info("reconstruction: %s", result)
     return result

@@ -24,11 +24,7 @@ def make_scores(cfg: DictConfig, device: torch.device) -> tuple[nn.Module, Gener
     metrics = cfg.metrics
     classifier = OmegaConf.select(metrics, "classifier", throw_on_resolution_failure=False)
     extractor = make_extractor(metrics.kind, metrics.inception_weights, classifier).to(device)
-    scores = GenerativeScores(
-        extractor, is_splits=metrics.is_splits, kid_subsets=metrics.kid_subsets,
-        kid_subset_size=metrics.kid_subset_size, prc_neighborhood=metrics.prc_neighborhood, seed=metrics.seed,
-    ).to(device)  # fmt: skip
-    return extractor, scores
+    return extractor, GenerativeScores.from_settings(extractor, metrics).to(device)
 
 
 def save_pngs(batch: torch.Tensor, folder: Path, start: int) -> None:
@@ -45,21 +41,29 @@ def save_grid(images: torch.Tensor, path: Path) -> None:
     save_image(images.float() / 255, path, nrow=int(np.ceil(np.sqrt(len(images)))), padding=2)
 
 
+def describe(values: dict[str, float]) -> str:
+    """`fid 12.3  is 4.56 ± 0.12  ...`: every value, its spread beside it."""
+    shown = [k for k in values if not (k.endswith("_std") and k[:-4] in values)]
+    spread = {k: f" ± {values[k + '_std']:.2g}" if k + "_std" in values else "" for k in shown}
+    return "  ".join(f"{k} {values[k]:.4g}{spread[k]}" for k in shown)
+
+
 def write_report(
     scores: GenerativeScores,
     source: dict[str, Any],
     out: Path,
     image_dir: Path | None,
     extra: dict[str, Any] | None = None,
+    model: nn.Module | None = None,
 ) -> dict[str, Any]:
-    results = {**with_protocol(scores.compute(), scores), **(extra or {})}
+    values = scores.compute(model)
+    results = {**with_protocol(values, scores), **(extra or {})}
     results["source"] = source
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=2, default=str))
     log.info(
-        "FID %.4f  IS %.4f ± %.4f  KID %.5f ± %.5f  (%d generated vs %d real): %s",
-        results["fid"]["value"], results["is"]["value"], results["is"]["std"], results["kid"]["value"],
-        results["kid"]["std"], results["fid"]["n_fake"], results["fid"]["n_real"], out / "metrics.json",
+        "%s (%d generated vs %d real): %s", describe(values), scores.counts["fake"], scores.counts["real"],
+        out / "metrics.json",
     )  # fmt: skip
     if image_dir is not None:
         log.info("generated images: %s", image_dir)

@@ -1,4 +1,5 @@
-"""FID, IS and KID through torchmetrics, precision/recall/density/coverage, on features extracted once.
+"""The features every metric reads, extracted once: FID, IS and KID through torchmetrics' accumulators,
+and any registered metric (metrics/registry.py) on the same real and generated features.
 
 torchmetrics' metrics run their own Inception per metric; here one extractor pass feeds all of them
 (through identity feature modules), so the reference protocol costs one Inception forward per image.
@@ -9,7 +10,7 @@ torchmetrics' own synchronisation is off: it would count real statistics once pe
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from importlib.metadata import version
 from typing import Any
 
@@ -19,8 +20,11 @@ from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelI
 
 from ganlab.metrics.distributed import gather_rows
 from ganlab.metrics.features import FeatureExtractor
-from ganlab.metrics.manifold import precision_recall
+from ganlab.metrics.registry import MetricInputs, chosen, compute_all, logged_directions
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.modes import eval_mode
+
+DEFAULT_METRICS = ("fid", "is", "kid", "prdc")
 
 
 class _PrecomputedFeatures(nn.Identity):
@@ -32,8 +36,9 @@ class _PrecomputedFeatures(nn.Identity):
 
 
 class GenerativeScores(nn.Module):
-    """Accumulate real and generated images; `compute()` gives FID, IS (of the generated), KID and, with a
-    `prc_neighborhood` k, precision, recall, density and coverage on the same features (FID's)."""
+    """Accumulate real and generated images; `compute()` gives the values of the chosen metrics (`names`,
+    registered ones; `extra`, import paths of the user's): by default FID, IS (of the generated), KID and,
+    with a `prc_neighborhood` k, precision, recall, density and coverage on the same features (FID's)."""
 
     def __init__(
         self,
@@ -44,6 +49,8 @@ class GenerativeScores(nn.Module):
         kid_subset_size: int = 1000,
         prc_neighborhood: int | None = 3,
         seed: int = 0,
+        names: Sequence[str] = DEFAULT_METRICS,
+        extra: Sequence[str] = (),
     ) -> None:
         super().__init__()
         self.extractor = extractor
@@ -68,6 +75,9 @@ class GenerativeScores(nn.Module):
                 f"metrics.prc_neighborhood={prc_neighborhood} must be 1 or more (3 as torch-fidelity) or null"
             )
         self.prc_neighborhood = prc_neighborhood
+        # prc_neighborhood=null (the older switch) leaves out the k-NN metrics
+        self.metrics = chosen([n for n in names if n != "prdc" or prc_neighborhood], extra)
+        self.directions = logged_directions(self.metrics)  # val/<value> -> min | max: what is logged
         self.counts = {"real": 0, "fake": 0}
         self.real_downscale: str | None = None  # how the dataset's images were resized (protocol)
 
@@ -116,26 +126,34 @@ class GenerativeScores(nn.Module):
         self.kid.real_features = [state["kid_features"]]
         self.counts["real"] = state["count"]
 
-    def compute(self) -> dict[str, float]:
+    @classmethod
+    def from_settings(
+        cls, extractor: nn.Module, settings: Mapping[str, Any], **overrides: Any
+    ) -> GenerativeScores:
+        """From a `metrics` config node (conf/metrics/): one construction for every command."""
+        keys = ("is_splits", "kid_subsets", "kid_subset_size", "prc_neighborhood", "seed", "names", "extra")
+        options = {k: settings[k] for k in keys if k in settings}
+        return cls(extractor, **{**options, **overrides})
+
+    def compute(self, model: nn.Module | None = None) -> dict[str, float]:
+        """Every chosen metric's values; `model` for the metrics that need the generator itself."""
         # KID's subsets cannot be larger than the smaller set.
         self.kid.subset_size = min(self.kid_subset_size, self.counts["real"], self.counts["fake"])
-        # IS splits and KID subsets are drawn from the global RNG: seed a fork of it, so the same images
-        # give the same numbers and a training run's own random stream is left alone.
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            kid_mean, kid_std = self.kid.compute()
-            is_mean, is_std = self.inception_score.compute()
-        results = {
-            "fid": float(self.fid.compute()),
-            "is": float(is_mean),
-            "is_std": float(is_std),
-            "kid": float(kid_mean),
-            "kid_std": float(kid_std),
-        }
-        if self.prc_neighborhood:  # on the features KID keeps: FID's, of every real and generated image
-            real, fake = torch.cat(self.kid.real_features), torch.cat(self.kid.fake_features)
-            results.update(precision_recall(real, fake, self.prc_neighborhood))
-        return results
+        logits = self.inception_score.features
+        inputs = MetricInputs(
+            real=torch.cat(self.kid.real_features), fake=torch.cat(self.kid.fake_features),
+            fake_logits=torch.cat(logits) if logits else None, settings=self.settings(), seed=self.seed,
+            model=model, state=self,
+        )  # fmt: skip
+        if model is None:
+            return compute_all(self.metrics, inputs)
+        # G as when sampling for scores: eval mode, no gradients, float32 (outside any autocast)
+        with eval_mode(model), torch.no_grad(), torch.autocast(self.fid.device.type, enabled=False):
+            return compute_all(self.metrics, inputs)
+
+    def settings(self) -> dict[str, Any]:
+        names = ("is_splits", "kid_subsets", "kid_subset_size", "prc_neighborhood", "seed")
+        return {name: getattr(self, name) for name in names}
 
     def protocol(self) -> dict[str, Any]:
         protocol = self.extractor.protocol() if isinstance(self.extractor, FeatureExtractor) else {}
@@ -147,6 +165,7 @@ class GenerativeScores(nn.Module):
             "kid_subsets": self.kid_subsets,
             "kid_subset_size": min(self.kid_subset_size, self.counts["real"], self.counts["fake"]),
             "prc_neighborhood": self.prc_neighborhood,
+            "metrics": [m.name for m in self.metrics],
             "real_downscale": self.real_downscale,
             "versions": {name: version(name) for name in ("torch", "torchmetrics", "torch-fidelity")},
         }

@@ -9,40 +9,62 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganlab.models.base import GANModule
+from ganlab.models.base import GAN
+from ganlab.models.components import build, check_output
 from ganlab.models.interface import Reconstructs, row_grid
-from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator, LatentDiscriminator
+from ganlab.utils.errors import GanlabError
+from ganlab.utils.modes import eval_mode
 
 
-class AAE(GANModule, Reconstructs):
+class AAE(GAN, Reconstructs):
     """Per batch: a reconstruction step (encoder + decoder, MSE), then the regularisation phase of the base
     machinery on codes: D tells prior samples (real) from encoded codes (fake), then the encoder steps as
     D's generator. `generator` is the decoder: sampling, grids, metrics and EMA use it as in a GAN."""
 
+    default_discriminator: dict[str, Any] = {"_target_": "ganlab.nets.LatentDiscriminator"}  # noqa: RUF012
+    default_encoder: dict[str, Any] = {"_target_": "ganlab.nets.DCGANEncoder"}  # noqa: RUF012
+
     def __init__(
         self,
+        encoder: dict[str, Any] | None = None,
         image_size: int = 28,
         channels: int = 1,
         latent_dim: int = 8,
-        g_width: int = 64,
-        e_width: int = 64,
-        d_hidden: int = 512,
-        leaky_slope: float = 0.2,
-        upsample: str = "transposed",
-        g_dense_first: bool = False,
         lr_ae: float | None = None,
         num_reconstructions: int = 32,
         **kwargs: Any,
     ) -> None:
-        super().__init__(latent_dim=latent_dim, **kwargs)
-        self.encoder = DCGANEncoder(latent_dim, channels, image_size, e_width, leaky_slope)
+        if kwargs.get("augment"):
+            raise GanlabError(
+                "model.augment augments images, and the AAE's discriminator sees codes: drop it"
+            )
+        super().__init__(image_size=image_size, channels=channels, latent_dim=latent_dim, **kwargs)
+        self.num_reconstructions = num_reconstructions
+        self.encoder = build(
+            encoder or self.default_encoder, "model.encoder",
+            latent_dim=latent_dim, channels=channels, image_size=image_size,
+        )  # fmt: skip
+        with torch.no_grad(), eval_mode(self.encoder):
+            codes = self.encoder(torch.zeros(2, *self.image_shape))
+        check_output(
+            codes, (2, latent_dim), "model.encoder", "codes", "give model.latent_dim values per image"
+        )
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """The decoder as G; D tells codes from prior samples, so it takes latent_dim."""
         hp = self.hparams
-        decoder = DCGANGenerator(
-            hp.latent_dim, hp.channels, hp.image_size, hp.g_width, hp.upsample, hp.g_dense_first
+        decoder = self.build_generator(hp.latent_dim)
+        discriminator = build(
+            hp.discriminator or self.default_discriminator, "model.discriminator", latent_dim=hp.latent_dim
         )
-        return decoder, LatentDiscriminator(hp.latent_dim, hp.d_hidden, hp.leaky_slope)
+        return decoder, discriminator
+
+    def check_networks(self) -> None:
+        z = torch.zeros(2, self.hparams.latent_dim, device=self.device)
+        self.check_generated(self.generate(z))
+        check_output(
+            self.discriminate(z), (2,), "model.discriminator", "logits for 2 codes", "give one logit per code"
+        )
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         return self.encoder(images)

@@ -1,64 +1,64 @@
 """The GAN training machinery every adversarial model shares: alternating D/G steps with manual optimization.
 
-A subclass returns its networks from `build_networks()` and may override `generate`, `discriminate` and
-`sample_grids`; the steps, losses, optimizers, labels, clipping, EMA and logging live here (checkpoint
-hygiene in models/module.py).
+The networks and the loss are config components (models/components.py); a subclass may build them its own
+way (`build_networks`) and override `generate`, `discriminate` and `sample_grids`; the steps, optimizers,
+labels, clipping, EMA, augmentation and logging live here (checkpoint hygiene in models/module.py).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
+from ganlab.models.augment import check_policy, diff_augment
+from ganlab.models.components import build, check_output
 from ganlab.models.divergence import check_finite_loss
+from ganlab.models.ema import make_ema
 from ganlab.models.interface import GenerativeModel
-from ganlab.models.losses import make_loss
+from ganlab.models.losses import build_loss
 from ganlab.models.module import GanlabModule
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.modes import eval_mode
 
 
-def ema_ramped_up(decay: float, rampup: float | None) -> Callable[..., None]:
-    """torch's EMA update at `decay`, or with StyleGAN2-ADA's ramp-up (`rampup` set) at most
-    1 - 1 / (rampup x the updates so far): early samples then average G's recent weights, not its initial
-    ones (a plain 0.999 average still holds 86% of the initial G after one epoch of 156 steps)."""
-    if rampup is None:
-        return get_ema_multi_avg_fn(decay)
+class GAN(GanlabModule, GenerativeModel):
+    """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step.
 
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
-        ramped = min(decay, max(0.0, 1.0 - 1.0 / (rampup * float(updates))))
-        get_ema_multi_avg_fn(ramped)(averaged, current, updates)
-
-    return update
-
-
-class GANModule(GanlabModule, GenerativeModel):
-    """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step."""
+    Used as it is, an unconditional GAN of any generator and discriminator (`model=dcgan`: DCGAN's nets,
+    `model=sngan`: the ResNet ones). `generator`, `discriminator` and `loss` are config nodes (plain dicts
+    with a `_target_`); `build_networks` builds them with the data's shape, and the built networks are
+    checked on a probe batch before anything trains."""
 
     generator: nn.Module
     discriminator: nn.Module
+    default_generator: dict[str, Any] = {"_target_": "ganlab.nets.DCGANGenerator"}  # noqa: RUF012
+    default_discriminator: dict[str, Any] = {"_target_": "ganlab.nets.DCGANDiscriminator"}  # noqa: RUF012
 
     def __init__(
         self,
+        generator: dict[str, Any] | None = None,
+        discriminator: dict[str, Any] | None = None,
+        loss: dict[str, Any] | str = "ns",
+        image_size: int = 64,
+        channels: int = 3,
         latent_dim: int = 100,
+        latent_prior: Literal["normal", "uniform"] = "normal",
+        augment: list[str] | None = None,
         lr: float = 2e-4,
         lr_g: float | None = None,
         lr_d: float | None = None,
         beta1: float = 0.5,
         beta2: float = 0.999,
-        optimizer: str = "adam",
+        optimizer: Literal["adam", "rmsprop"] = "adam",
         n_critic: int = 1,
         grad_clip_val: float | None = None,
-        grad_clip_algorithm: str = "norm",
+        grad_clip_algorithm: Literal["norm", "value"] = "norm",
         label_smoothing: float = 0.0,
         label_noise: float = 0.0,
-        latent_prior: str = "normal",
-        loss: str = "ns",
-        gp_weight: float = 10.0,
         ema_decay: float | None = None,
         ema_start: int = 0,
         ema_rampup: float | None = None,
@@ -71,30 +71,21 @@ class GANModule(GanlabModule, GenerativeModel):
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
-        _check_choice("model.optimizer", optimizer, ("adam", "rmsprop"))
-        _check_choice("model.latent_prior", latent_prior, ("normal", "uniform"))
-        _check_choice("model.grad_clip_algorithm", grad_clip_algorithm, ("norm", "value"))
-        if n_critic < 1:
-            raise GanlabError(f"model.n_critic={n_critic} must be at least 1")
-        if not 0.0 <= label_smoothing + label_noise < 0.5:
-            raise GanlabError("model.label_smoothing + model.label_noise must lie in [0, 0.5)")
-        if compile and loss == "wgan_gp":
+        self.image_shape = (channels, image_size, image_size)
+        self.augment_policy = check_policy(augment)
+        self.loss = build_loss(loss)
+        if compile and self.loss.penalises_gradients:
             raise GanlabError(
-                "model.compile=true cannot train model.loss=wgan_gp: torch.compile does not differentiate "
-                "twice (the gradient penalty does); drop one of them"
+                f"model.compile=true cannot train {type(self.loss).__name__}: torch.compile does not "
+                "differentiate twice (its gradient penalty does); drop one of them"
             )
-        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
-            raise GanlabError(f"model.ema_decay={ema_decay} must lie in (0, 1), e.g. 0.999, or be null")
-        if ema_rampup is not None and not ema_rampup > 0.0:
-            raise GanlabError(f"model.ema_rampup={ema_rampup} must be positive, e.g. 0.5, or null")
-        self.loss = make_loss(loss, gp_weight)
-        self.generator, self.discriminator = self.build_networks()
         # G's exponential moving average (weights and BatchNorm statistics), used for sampling when on.
         self.ema: AveragedModel | None = None
+        self.generator, self.discriminator = self.build_networks()
+        with torch.no_grad(), eval_mode(self):
+            self.check_networks()
         if ema_decay is not None:
-            self.ema = AveragedModel(
-                self.generator, multi_avg_fn=ema_ramped_up(ema_decay, ema_rampup), use_buffers=True
-            ).requires_grad_(False)
+            self.ema = make_ema(self.generator, ema_decay, ema_rampup)
         # A buffer: saved in checkpoints, so grids stay comparable across epochs, resumes and sweep runs.
         fixed = self.sample_latent(
             num_fixed_samples, generator=torch.Generator().manual_seed(fixed_noise_seed)
@@ -103,8 +94,48 @@ class GANModule(GanlabModule, GenerativeModel):
 
     # --- what subclasses provide or may override ---------------------------------------------------
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
-        """(generator, discriminator), built from `self.hparams`."""
-        raise NotImplementedError
+        """(generator, discriminator) from their config nodes: G gets latent_dim, channels and image_size,
+        D channels and image_size (a subclass that needs others says so in its own `build_networks`)."""
+        hp = self.hparams
+        generator = self.build_generator(hp.latent_dim)
+        discriminator = build(
+            hp.discriminator or self.default_discriminator, "model.discriminator",
+            channels=hp.channels, image_size=hp.image_size,
+        )  # fmt: skip
+        return generator, discriminator
+
+    def build_generator(self, latent_dim: int) -> nn.Module:
+        hp = self.hparams
+        return build(
+            hp.generator or self.default_generator, "model.generator",
+            latent_dim=latent_dim, channels=hp.channels, image_size=hp.image_size,
+        )  # fmt: skip
+
+    def check_networks(self) -> None:
+        """One probe batch (zeros: the global RNG is left alone) through G and D, in eval mode: an image of
+        the data's shape out of G, one logit per image out of D; and no batch norm in a D whose loss
+        penalises per-image gradients."""
+        labels = self.sample_labels(2, generator=torch.Generator().manual_seed(0))
+        images = self.generate(torch.zeros(2, self.hparams.latent_dim, device=self.device), labels)
+        self.check_generated(images)
+        check_output(
+            self.discriminate(images, labels), (2,), "model.discriminator", "logits for 2 images",
+            "give one logit per image (flatten the last layer's output)",
+        )  # fmt: skip
+        if self.loss.penalises_gradients and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
+        ):
+            raise GanlabError(
+                f"the loss {type(self.loss).__name__} penalises per-image gradients, which batch norm in D "
+                "mixes across the batch: use a discriminator without it (model.discriminator.norm=layer "
+                "for DCGAN's)"
+            )
+
+    def check_generated(self, images: torch.Tensor) -> None:
+        check_output(
+            images, (len(images), *self.image_shape), "model.generator", "images",
+            "make it produce data.channels x data.image_size x data.image_size images",
+        )  # fmt: skip
 
     @property
     def sampling_generator(self) -> nn.Module:
@@ -113,12 +144,16 @@ class GANModule(GanlabModule, GenerativeModel):
             return self.ema.module
         return self.generator
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+    ) -> torch.Tensor:
         shape = (n, self.hparams.latent_dim)
         device = None if generator is not None else self.device
         if self.hparams.latent_prior == "uniform":
-            return torch.rand(shape, generator=generator, device=device) * 2 - 1
-        return torch.randn(shape, generator=generator, device=device)
+            z = torch.rand(shape, generator=generator, device=device) * 2 - 1
+        else:
+            z = torch.randn(shape, generator=generator, device=device)
+        return z if shift == 0.0 and scale == 1.0 else shift + scale * z
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.sampling_generator(z)
@@ -137,8 +172,8 @@ class GANModule(GanlabModule, GenerativeModel):
         return {"fixed_noise": (self.generate(self.fixed_z), math.ceil(math.sqrt(len(self.fixed_z))))}
 
     def augment(self, images: torch.Tensor) -> torch.Tensor:
-        """What D sees of an image batch, real or generated (differentiable augmentation); as is here."""
-        return images
+        """What D sees of an image batch, real or generated: DiffAugment's `model.augment` policy."""
+        return diff_augment(images, self.augment_policy) if self.augment_policy else images
 
     # --- training ------------------------------------------------------------------------------------
     def configure_model(self) -> None:
@@ -197,7 +232,10 @@ class GANModule(GanlabModule, GenerativeModel):
 
         if opt_g is not None:
             self.toggle_optimizer(opt_g)
-            g_loss = self.loss.g_loss(self.discriminate(self.augment(fake), labels))
+            if self.loss.g_step_needs_current_real:
+                with torch.no_grad():
+                    real_out = self.discriminate(self.augment(real), labels)
+            g_loss = self.loss.g_loss(self.discriminate(self.augment(fake), labels), real_out.detach())
             self._backward_and_step(opt_g, g_loss, "train/g_loss")
             self.untoggle_optimizer(opt_g)
             self.log("train/g_loss", g_loss)
@@ -207,16 +245,6 @@ class GANModule(GanlabModule, GenerativeModel):
         """Fold G's new weights into its EMA (the first update copies G), from `ema_start` on."""
         if self.ema is not None and self.global_step >= self.hparams.ema_start:
             self.ema.update_parameters(self.generator)
-
-    def on_fit_start(self) -> None:
-        super().on_fit_start()
-        if self.loss.penalises_gradients and any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.discriminator.modules()
-        ):
-            raise GanlabError(
-                f"model.loss={self.hparams.loss} penalises per-image gradients, which batch norm in D mixes "
-                "across the batch: set model.d_norm=layer (or none)"
-            )
 
     def _d_targets(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Real targets 1 - smoothing, less up to `label_noise` at random; fakes up to `label_noise`."""
@@ -255,8 +283,3 @@ class GANModule(GanlabModule, GenerativeModel):
             self.make_optimizer(self.discriminator.parameters(), hp.lr_d or hp.lr),
             self.make_optimizer(self.generator.parameters(), hp.lr_g or hp.lr),
         ]
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise GanlabError(f"{name}={value!r} is not known: use one of {', '.join(choices)}")

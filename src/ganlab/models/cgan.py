@@ -1,25 +1,28 @@
-"""Conditional DCGAN: the base GAN machinery with class-conditional networks and one grid row per class."""
+"""Conditional GAN: the base machinery with class conditioning around any G and D; one grid row per class."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 
-from ganlab.models.dcgan import DCGAN
-from ganlab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator
+from ganlab.models.base import GAN
+from ganlab.models.components import build
+from ganlab.models.interface import Conditional
+from ganlab.nets.conditional import ConcatDiscriminator, ConditionalGenerator, ProjectionDiscriminator
 from ganlab.utils.errors import GanlabError
 
 
-class CGAN(DCGAN):
-    """DCGAN's options, plus the number of classes, G's label embedding size and D's conditioning."""
+class CGAN(GAN, Conditional):
+    """The number of classes, G's label embedding size and D's conditioning: `concat` (the label as an
+    extra image channel, any D) or `projection` (Miyato & Koyama; any D that declares its features)."""
 
     def __init__(
         self,
         num_classes: int | None,
         embed_dim: int = 50,
-        conditioning: str = "concat",
+        conditioning: Literal["concat", "projection"] = "concat",
         grid_columns: int = 10,
         **kwargs: Any,
     ) -> None:
@@ -28,21 +31,23 @@ class CGAN(DCGAN):
                 "model=cgan needs the number of classes: use a labelled dataset (mnist, fashion_mnist, "
                 "mnist_mini) or data=image_folder data.labels=true data.num_classes=<number of sub-folders>"
             )
+        self.num_classes = num_classes
         super().__init__(**kwargs)
 
     def build_networks(self) -> tuple[nn.Module, nn.Module]:
+        """G takes z joined to the label's embedding; a concat D takes one channel more than the data."""
         hp = self.hparams
         generator = ConditionalGenerator(
-            hp.latent_dim, hp.num_classes, hp.embed_dim, channels=hp.channels, image_size=hp.image_size,
-            width=hp.g_width, upsample=hp.upsample, dense_first=hp.g_dense_first,
-            extra_convs=hp.g_extra_convs,
+            self.build_generator(hp.latent_dim + hp.embed_dim), hp.num_classes, hp.embed_dim
+        )
+        concat = hp.conditioning == "concat"
+        net_d = build(
+            hp.discriminator or self.default_discriminator, "model.discriminator",
+            channels=hp.channels + concat, image_size=hp.image_size,
         )  # fmt: skip
-        discriminator = ConditionalDiscriminator(
-            hp.channels, hp.image_size, hp.num_classes, hp.conditioning, width=hp.d_width,
-            leaky_slope=hp.leaky_slope, dropout=hp.d_dropout, norm=hp.d_norm, spectral_norm=hp.spectral_norm,
-            extra_convs=hp.d_extra_convs,
-        )  # fmt: skip
-        return generator, discriminator
+        if concat:
+            return generator, ConcatDiscriminator(net_d, hp.num_classes, hp.image_size)
+        return generator, ProjectionDiscriminator(net_d, hp.num_classes)
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.sampling_generator(z, labels)
@@ -53,7 +58,7 @@ class CGAN(DCGAN):
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Classes drawn uniformly (the class balance of MNIST and Fashion-MNIST)."""
         device = None if generator is not None else self.device
-        return torch.randint(self.hparams.num_classes, (n,), generator=generator, device=device)
+        return torch.randint(self.num_classes, (n,), generator=generator, device=device)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         if batch_idx == 0 and int(batch[1].min()) < 0:
@@ -66,7 +71,7 @@ class CGAN(DCGAN):
     @torch.no_grad()
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
         """One row per class; column j uses the same noise in every row, so rows differ only by class."""
-        columns, classes = min(self.hparams.grid_columns, len(self.fixed_z)), self.hparams.num_classes
+        columns, classes = min(self.hparams.grid_columns, len(self.fixed_z)), self.num_classes
         z = self.fixed_z[:columns].repeat(classes, 1)
         labels = torch.arange(classes, device=self.device).repeat_interleave(columns)
         return {"fixed_noise": (self.generate(z, labels), columns)}

@@ -7,10 +7,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from ganlab.models.components import build, check_output
 from ganlab.models.divergence import check_finite_loss
 from ganlab.models.interface import Denoises, GenerativeModel, row_grid
 from ganlab.models.module import GanlabModule
-from ganlab.nets.dcgan import DCGANEncoder, DCGANGenerator
+from ganlab.utils.modes import eval_mode
 
 
 class DAE(GanlabModule, GenerativeModel, Denoises):
@@ -22,13 +23,11 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
 
     def __init__(
         self,
+        encoder: dict[str, Any] | None = None,
+        generator: dict[str, Any] | None = None,
         image_size: int = 28,
         channels: int = 1,
         latent_dim: int = 32,
-        g_width: int = 64,
-        e_width: int = 64,
-        leaky_slope: float = 0.2,
-        upsample: str = "transposed",
         noise_factor: float = 0.25,
         lr: float = 1e-3,
         beta1: float = 0.9,
@@ -39,8 +38,23 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.encoder = DCGANEncoder(latent_dim, channels, image_size, e_width, leaky_slope)
-        self.generator = DCGANGenerator(latent_dim, channels, image_size, g_width, upsample)
+        self.num_reconstructions = num_reconstructions
+        self.noise_factor = noise_factor
+        self.image_shape = (channels, image_size, image_size)
+        shape = {"latent_dim": latent_dim, "channels": channels, "image_size": image_size}
+        self.encoder = build(encoder or {"_target_": "ganlab.nets.DCGANEncoder"}, "model.encoder", **shape)
+        self.generator = build(
+            generator or {"_target_": "ganlab.nets.DCGANGenerator"}, "model.generator", **shape
+        )
+        with torch.no_grad(), eval_mode(self):
+            codes = self.encoder(torch.zeros(2, *self.image_shape))
+            check_output(
+                codes, (2, latent_dim), "model.encoder", "codes", "give model.latent_dim values per image"
+            )
+            check_output(
+                self.generator(codes), (2, *self.image_shape), "model.generator", "images",
+                "make it produce data.channels x data.image_size x data.image_size images",
+            )  # fmt: skip
         self.register_buffer("code_mean", torch.zeros(latent_dim))
         self.register_buffer("code_std", torch.ones(latent_dim))
         self.register_buffer(
@@ -85,8 +99,10 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
         return torch.optim.Adam(self.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
 
     # --- generation, for grids and evaluate.py ------------------------------------------------------------
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        noise = torch.randn(n, self.hparams.latent_dim, generator=generator)
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+    ) -> torch.Tensor:
+        noise = shift + scale * torch.randn(n, self.hparams.latent_dim, generator=generator)
         return self.code_mean.cpu() + self.code_std.cpu() * noise
 
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> None:

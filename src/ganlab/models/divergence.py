@@ -14,7 +14,7 @@ from ganlab.utils.errors import DivergedError
 
 def divergence_hint(hparams: Mapping[str, Any]) -> str:
     """The likely fix, with the learning rates the run used."""
-    rates = [f"model.{k}={hparams[k]}" for k in ("lr", "lr_g", "lr_d") if hparams.get(k)]
+    rates = [f"model.{k}={v}" for k, v in hparams.items() if k in ("lr", "lr_g", "lr_d") and v]
     return (
         f"lower the learning rate ({', '.join(rates)} now; try 10x lower) "
         "or clip gradients (model.grad_clip_val=1.0)"

@@ -16,10 +16,15 @@ class GenerativeModel(ABC):
     """Draws images in [-1, 1] from a prior: latents, optional class labels, the generator."""
 
     device: torch.device
+    image_shape: tuple[int, int, int]  # (channels, height, width) of the images it makes
 
     @abstractmethod
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n latent vectors from the prior (on the CPU when a CPU `generator` is given)."""
+    def sample_latent(
+        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+    ) -> torch.Tensor:
+        """n latent vectors from the prior (on the CPU when a CPU `generator` is given); `shift` and `scale`
+        move and shrink the prior in its own standard units (N(shift, scale^2) for a N(0, I) prior), what
+        `task=latent_shift` explores."""
 
     @abstractmethod
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
@@ -45,6 +50,13 @@ class GenerativeModel(ABC):
         return self.generate(z, None if labels is None else labels.to(self.device))
 
 
+class Conditional(ABC):
+    """Generates the class it is asked for: labels 0 .. num_classes - 1 (one grid row per class, per-class
+    scores, `classes=` when sampling)."""
+
+    num_classes: int
+
+
 class Reconstructs(ABC):
     """An autoencoder: images back through its code (scored by evaluate's reconstruction error)."""
 
@@ -54,6 +66,8 @@ class Reconstructs(ABC):
 
 class Denoises(ABC):
     """A denoising model: its training noise, and the clean images it recovers (`task=denoise`)."""
+
+    noise_factor: float  # the training noise's standard deviation, in [0, 1] pixel units
 
     @abstractmethod
     def add_noise(self, images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor: ...

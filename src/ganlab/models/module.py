@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
 
 import lightning as L
@@ -10,6 +11,7 @@ import torch
 
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.divergence import check_finite_weights
+from ganlab.utils.checkpoints import check_release
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.images import to_unit_range
 from ganlab.utils.rng import collect_rng_states, set_rng_states
@@ -18,6 +20,8 @@ from ganlab.utils.rng import collect_rng_states, set_rng_states
 class GanlabModule(L.LightningModule):
     """What every ganlab image model shares: checkpoints that know their model (and refuse another's),
     RNG state for exact resumes, weights-only warm starts, and a fixed batch of real images for grids."""
+
+    num_reconstructions = 0  # real images kept for reconstruction grids (the autoencoders set it)
 
     def __init__(self) -> None:
         super().__init__()
@@ -30,8 +34,10 @@ class GanlabModule(L.LightningModule):
         # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
         checkpoint["rng_states"] = collect_rng_states()
         checkpoint["ganlab_model"] = type(self).__name__
+        checkpoint["ganlab_version"] = version("ganlab")
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        check_release(checkpoint, "ckpt_path")
         self.check_checkpoint(checkpoint)
         if "rng_states" in checkpoint:
             set_rng_states(checkpoint["rng_states"])
@@ -58,12 +64,8 @@ class GanlabModule(L.LightningModule):
         own = self.state_dict()
         for key, value in checkpoint.get("state_dict", {}).items():
             if key in own and own[key].shape != value.shape:
-                saved = checkpoint.get("hyper_parameters", {})
-                differ = [
-                    f"{k}={saved[k]} (now {v})"
-                    for k, v in self.hparams.items()
-                    if k in saved and saved[k] != v
-                ]
+                saved, now = _flat(checkpoint.get("hyper_parameters", {})), _flat(dict(self.hparams))
+                differ = [f"{k}={saved[k]} (now {v})" for k, v in now.items() if k in saved and saved[k] != v]
                 raise GanlabError(
                     f"the checkpoint's {key} has shape {tuple(value.shape)}, this model's "
                     f"{tuple(own[key].shape)}; it was trained with {', '.join(differ) or 'other settings'}: "
@@ -71,11 +73,22 @@ class GanlabModule(L.LightningModule):
                 )
 
     def on_fit_start(self) -> None:
-        """Keep `hparams.num_reconstructions` real images, spread over the set, for reconstruction grids."""
-        count = self.hparams.get("num_reconstructions", 0)
+        """Keep `num_reconstructions` real images, spread over the set, for reconstruction grids."""
+        count = self.num_reconstructions
         datamodule = self.trainer.datamodule
         if count and isinstance(datamodule, ImageDataModule):
             images = datamodule.real_images()  # some sets are sorted by class: take them evenly spaced
             index = np.linspace(0, len(images) - 1, count).astype(int)
             real = to_unit_range(torch.from_numpy(np.asarray(images[index])))
             self.fixed_real = real.to(self.device)
+
+
+def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings (the network nodes) as dotted keys: `generator.width`."""
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

@@ -1,4 +1,4 @@
-from ganlab.nets.conditional import ConditionalDiscriminator, ConditionalGenerator
+from ganlab.nets.conditional import ConcatDiscriminator, ConditionalGenerator, ProjectionDiscriminator
 from ganlab.nets.dcgan import (
     DCGANDiscriminator,
     DCGANEncoder,
@@ -7,14 +7,21 @@ from ganlab.nets.dcgan import (
     dcgan_init,
     stages_for,
 )
+from ganlab.nets.interface import FeatureDiscriminator
+from ganlab.nets.resnet import ResNetDiscriminator, ResNetEncoder, ResNetGenerator
 
 __all__ = [
-    "ConditionalDiscriminator",
+    "ConcatDiscriminator",
     "ConditionalGenerator",
     "DCGANDiscriminator",
     "DCGANEncoder",
     "DCGANGenerator",
+    "FeatureDiscriminator",
     "LatentDiscriminator",
+    "ProjectionDiscriminator",
+    "ResNetDiscriminator",
+    "ResNetEncoder",
+    "ResNetGenerator",
     "dcgan_init",
     "stages_for",
 ]

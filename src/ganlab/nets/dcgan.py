@@ -7,11 +7,16 @@ images), so the number of stages follows from the image size.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import nn
 
+from ganlab.nets.interface import FeatureDiscriminator
 from ganlab.utils.errors import GanlabError
+
+Upsample = Literal["transposed", "nearest"]
+Norm = Literal["batch", "layer", "none"]
 
 
 def stages_for(image_size: int) -> tuple[int, int]:
@@ -24,7 +29,8 @@ def stages_for(image_size: int) -> tuple[int, int]:
         if size == base and n >= 1:
             return base, n
     raise GanlabError(
-        f"image_size={image_size} is not supported by DCGAN: use 4*2^k or 7*2^k pixels (28, 32, 64, 128, ...)"
+        f"data.image_size={image_size} is not supported by the DCGAN and ResNet networks: use 4*2^k or 7*2^k "
+        "pixels (28, 32, 64, 128, ...)"
     )
 
 
@@ -39,7 +45,7 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def _up(in_ch: int, out_ch: int, upsample: str) -> nn.Module:
+def _up(in_ch: int, out_ch: int, upsample: Upsample) -> nn.Module:
     """Double the spatial size: strided transposed conv, or nearest upsample + 3x3 conv (no checkerboard)."""
     if upsample == "transposed":
         return nn.ConvTranspose2d(in_ch, out_ch, 4, 2, 1, bias=False)
@@ -47,7 +53,7 @@ def _up(in_ch: int, out_ch: int, upsample: str) -> nn.Module:
         return nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(in_ch, out_ch, 3, 1, 1, bias=False)
         )
-    raise GanlabError(f"model.upsample={upsample!r} is not known: use 'transposed' or 'nearest'")
+    raise GanlabError(f"upsample={upsample!r} is not known: use transposed or nearest")
 
 
 def _extra_convs(count: int, channels: int, after: Callable[[], list[nn.Module]]) -> list[nn.Module]:
@@ -65,7 +71,7 @@ class DCGANGenerator(nn.Module):
         channels: int = 3,
         image_size: int = 64,
         width: int = 64,
-        upsample: str = "transposed",
+        upsample: Upsample = "transposed",
         dense_first: bool = False,
         extra_convs: int = 0,
     ) -> None:
@@ -104,21 +110,22 @@ class DCGANGenerator(nn.Module):
         return self.main(self.project(z))
 
 
-def _norm(kind: str, channels: int) -> list[nn.Module]:
+def _norm(kind: Norm, channels: int) -> list[nn.Module]:
     if kind == "batch":
         return [nn.BatchNorm2d(channels)]
     if kind == "layer":  # over (C, H, W) of each image: per-image, as gradient penalties need
         return [nn.GroupNorm(1, channels)]
     if kind == "none":
         return []
-    raise GanlabError(f"model.d_norm={kind!r} is not known: use batch, layer or none")
+    raise GanlabError(f"norm={kind!r} is not known: use batch, layer or none")
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(nn.Module, FeatureDiscriminator):
     """image -> one logit per image (no sigmoid: the loss applies it), or `out_features` per image.
 
     `norm`: batch (Radford et al.), layer (for WGAN-GP) or none; `spectral_norm` wraps every conv in
-    Miyato et al.'s spectral normalisation (torch.nn.utils.parametrizations)."""
+    Miyato et al.'s spectral normalisation (torch.nn.utils.parametrizations). Its features are the last
+    feature map, flattened; the head is one conv over that whole map."""
 
     def __init__(
         self,
@@ -127,7 +134,7 @@ class DCGANDiscriminator(nn.Module):
         width: int = 64,
         leaky_slope: float = 0.2,
         dropout: float = 0.0,
-        norm: str = "batch",
+        norm: Norm = "batch",
         spectral_norm: bool = False,
         out_features: int = 1,
         extra_convs: int = 0,
@@ -154,18 +161,28 @@ class DCGANDiscriminator(nn.Module):
                 *act(),
                 *refine(out_ch),
             ]
+        self.body = nn.Sequential(*layers)
+        top = width * 2 ** (n - 1)
+        self.map_shape = (top, base, base)
+        self.feature_dim = top * base * base
         # One logit per image; an encoder (out_features = latent size) keeps a vector per image.
-        head = nn.Conv2d(width * 2 ** (n - 1), out_features, base, 1, 0, bias=out_features > 1)
-        layers += [head, nn.Flatten(0) if out_features == 1 else nn.Flatten(1)]
-        self.main = nn.Sequential(*layers)
+        self.out = nn.Conv2d(top, out_features, base, 1, 0, bias=out_features > 1)
         self.apply(dcgan_init)
         if spectral_norm:
-            for module in self.main:
+            for module in self.modules():
                 if isinstance(module, nn.Conv2d):
                     nn.utils.parametrizations.spectral_norm(module)
 
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.body(images).flatten(1)
+
+    def logit(self, features: torch.Tensor) -> torch.Tensor:
+        out = self.out(features.view(-1, *self.map_shape)).flatten(1)
+        return out.flatten(0) if out.shape[1] == 1 else out
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.main(images)
+        out = self.out(self.body(images)).flatten(1)
+        return out.flatten(0) if out.shape[1] == 1 else out
 
 
 class DCGANEncoder(DCGANDiscriminator):

@@ -99,7 +99,12 @@ def choose_metric(jobs: list[Job], requested: str | None = None) -> tuple[str, s
         (j.results["optimized_metric"] for j in jobs if j.results and j.results.get("optimized_metric")),
         DEFAULT_METRIC,
     )
-    return metric, METRIC_MODES.get(metric, "min")
+    recorded = next((j.results["directions"][metric] for j in jobs if metric in _directions(j)), None)
+    return metric, recorded or METRIC_MODES.get(metric, "min")
+
+
+def _directions(job: Job) -> dict[str, str]:
+    return (job.results or {}).get("directions") or {}
 
 
 def as_number(text: str | None) -> float | None:

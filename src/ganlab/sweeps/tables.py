@@ -13,8 +13,9 @@ from rich.table import Table
 
 from ganlab.sweeps.jobs import STATUS_ORDER, Job, as_number
 
-# Final values shown beside the ranking metric, where the runs logged them.
-SHOWN = ("val/fid", "val/is", "val/kid", "test/acc", "train/d_loss", "train/g_loss", "train/recon_loss")
+# Final values shown beside the ranking metric, where the runs logged them: every val/ value a run's
+# metrics logged (results.json's directions), then these.
+SHOWN = ("test/acc", "train/d_loss", "train/g_loss", "train/recon_loss")
 SEED = "seed"
 
 
@@ -35,7 +36,9 @@ def rank(jobs: list[Job], metric: str, mode: str) -> list[Job]:
 
 
 def job_rows(jobs: list[Job], keys: list[str], metric: str) -> tuple[list[str], list[list[Any]]]:
-    shown = [m for m in SHOWN if m != metric and any(j.value(m) is not None for j in jobs)]
+    logged = [m for j in jobs for m in (j.results or {}).get("directions", {}) if m.startswith("val/")]
+    candidates = [*dict.fromkeys(logged), *SHOWN]
+    shown = [m for m in candidates if m != metric and any(j.value(m) is not None for j in jobs)]
     header = ["job", *keys, "status", metric, *shown, "epochs", "wall time (s)", "error"]
     rows = []
     for job in jobs:

@@ -33,8 +33,8 @@ def denoise_folder(
         raise GanlabError("task=denoise needs input_dir=<a folder of images>")
     root = Path(cfg.input_dir).expanduser()
     files = sources.image_files(root, "input_dir")
-    hp = model.hparams
-    images, kept, skipped = sources.decode_images(files, hp.image_size, hp.channels)
+    channels, size, _ = model.image_shape
+    images, kept, skipped = sources.decode_images(files, size, channels)
     if skipped:
         log.warning(
             "input_dir: skipped %d unreadable file(s): %s", len(skipped), ", ".join(map(str, skipped[:10]))

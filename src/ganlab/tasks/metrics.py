@@ -15,7 +15,7 @@ from ganlab.metrics.classes import score_classes
 from ganlab.metrics.evaluation import add_real_images, generated_batches, real_stats_path
 from ganlab.metrics.reconstruction import reconstruction_error
 from ganlab.metrics.report import make_scores, save_grid, save_pngs, write_report
-from ganlab.models.interface import Denoises, Reconstructs
+from ganlab.models.interface import Conditional, Denoises, Reconstructs
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
 
@@ -65,6 +65,6 @@ def score_generator(
     if isinstance(model, (Reconstructs, Denoises)):
         extra["reconstruction"] = reconstruction_error(cfg, model, real, count)
         source["reconstructed"] = f"the same {count} real images"
-    if model.hparams.get("num_classes") and cfg.conditional.per_class:
+    if isinstance(model, Conditional) and cfg.conditional.per_class:
         extra["conditional"] = score_classes(cfg, model, datamodule, extractor)
-    return write_report(scores, source, out, image_dir, extra)
+    return write_report(scores, source, out, image_dir, extra, model=model)

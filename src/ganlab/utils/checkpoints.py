@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,20 @@ def load_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict[
         raise GanlabError(
             f"{option} '{path}' holds no ganlab run config: pass a checkpoint written by ganlab's train.py"
         )
+    check_release(checkpoint, option)
     return checkpoint
+
+
+def check_release(checkpoint: dict[str, Any], option: str) -> None:
+    """Refuse, in one line, a generative model's checkpoint from ganlab 0.1, whose networks were flat model
+    settings (model.g_width, ...): 0.2 builds them from config nodes, under other parameter names."""
+    model = checkpoint.get("ganlab_config", {}).get("model", {})
+    if "ganlab_version" not in checkpoint and model.get("_target_") != "ganlab.models.Classifier":
+        raise GanlabError(
+            f"{option}: this checkpoint was written by ganlab 0.1, whose networks were flat model settings; "
+            f"ganlab {version('ganlab')} builds them from model.generator / model.discriminator nodes: "
+            "evaluate or resume it with ganlab 0.1 (pip install 'ganlab<0.2'), or train it again"
+        )
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

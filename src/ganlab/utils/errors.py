@@ -15,3 +15,9 @@ class DivergedError(GanlabError):
 
 class RunDirInUseError(GanlabError):
     """The run directory belongs to another run; nothing may be written there, not even results.json."""
+
+
+def first_line(err: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none)."""
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__

@@ -13,16 +13,9 @@ from torch.utils.tensorboard.summary import hparams
 
 from ganlab.utils.lightning_private import event_writer, flat_params
 
-# The scalars the HPARAMS tab shows per run (their latest value), once they exist.
-HPARAM_METRICS = (
-    "train/d_loss",
-    "train/g_loss",
-    "train/d_real",
-    "train/d_fake",
-    "val/fid",
-    "val/is",
-    "val/kid",
-)
+# The scalars the HPARAMS tab shows per run (their latest value), once they exist; the run's registered
+# metrics (val/fid, ...) are added by train().
+HPARAM_METRICS = ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake")
 
 
 def run_hparams(cfg: DictConfig, model: L.LightningModule) -> dict[str, Any]:

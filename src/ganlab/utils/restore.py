@@ -44,8 +44,9 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
             f"the checkpoint holds a {type(model).__name__}, which does not generate images: "
             "pass the checkpoint of a generative model"
         )
-    for key in ("image_size", "channels"):  # before any real image is decoded at the wrong size
-        made, asked = model.hparams.get(key), data_cfg.get(key)
+    channels, size, _ = model.image_shape
+    for key, made in (("image_size", size), ("channels", channels)):  # before real images are decoded
+        asked = data_cfg.get(key)
         if made is not None and asked is not None and made != asked:
             raise GanlabError(
                 f"data.{key}={asked} does not match the checkpoint's generator, which makes {key}={made}: "
