@@ -111,14 +111,22 @@ def test_overrides_apply_over_the_checkpoint_config(
         evaluate(make_eval_cfg(*base, "real_split=test"))
 
 
-def test_bad_inputs_are_one_line_errors(make_eval_cfg, classifier_file: Path, tmp_path: Path) -> None:
+def test_bad_inputs_are_one_line_errors(
+    make_eval_cfg, classifier_file: Path, gan_checkpoint: Path, tmp_path: Path
+) -> None:
     torch.save({"state_dict": {}}, tmp_path / "foreign.ckpt")
+    older = torch.load(gan_checkpoint, weights_only=True)  # as ganlab 0.1 wrote them: no version, flat keys
+    del older["ganlab_version"]
+    torch.save(older, tmp_path / "release-0.1.ckpt")
     (tmp_path / "empty").mkdir()
     cases = {
         "nothing to evaluate": [],
         "is not a file": [f"ckpt_path={tmp_path / 'missing.ckpt'}"],
         "real_split='val' is not known: use train or test": ["ckpt_path=x.ckpt", "real_split=val"],
         "holds no ganlab run config": [f"ckpt_path={tmp_path / 'foreign.ckpt'}"],
+        "written by ganlab 0.1, whose networks were flat model settings": [
+            f"ckpt_path={tmp_path / 'release-0.1.ckpt'}"
+        ],
         "Classifier, which does not generate images": [f"ckpt_path={classifier_checkpoint(classifier_file)}"],
         "needs both real_dir=": [f"real_dir={tmp_path}"],
         "holds no png/jpg/webp images": [f"real_dir={tmp_path}", f"fake_dir={tmp_path / 'empty'}"],

@@ -14,6 +14,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import PROJECT
@@ -76,12 +77,14 @@ def run(command: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
 def test_the_page_lists_its_files_and_commands() -> None:
     assert set(doc_files()) == {
         "mylab/__init__.py", "mylab/nets.py", "mylab/conf/model/generator/mlp.yaml", "mylab/losses.py",
-        "mylab/conf/model/loss/targeted_ls.yaml", "mylab/metrics.py",
+        "mylab/conf/model/loss/targeted_ls.yaml", "mylab/metrics.py", "mylab/npz.py",
+        "mylab/conf/data/npz.yaml",
     }  # fmt: skip
-    assert len(doc_commands()) == 6
+    assert len(doc_commands()) == 8
     assert "| a network (generator, discriminator, encoder) | 1 Python file + 1 YAML |" in DOC.read_text()
     assert "| a loss | 1 Python file + 1 YAML |" in DOC.read_text()
     assert "| a metric | 1 Python file (+ an override to turn it on) |" in DOC.read_text()
+    assert "| a dataset | 1 Python file + 1 YAML |" in DOC.read_text()
 
 
 def test_a_users_generator_trains_resumes_exactly_and_is_scored(user_folder: Path) -> None:
@@ -157,6 +160,28 @@ def test_a_users_metric_is_logged_kept_at_its_best_and_scored(user_folder: Path)
     metrics = json.loads(written.read_text())
     assert metrics["sharpness"]["metric"] == "sharpness" and metrics["sharpness"]["value"] > 0
     assert metrics["fid"]["metrics"] == ["fid", "is", "kid", "prdc", "sharpness"]  # the protocol names them
+
+
+def test_a_users_dataset_is_cached_and_trained_on(user_folder: Path) -> None:
+    make, train = doc_commands()[5:7]
+    made = run(make, user_folder)
+    assert made.returncode == 0, made.stderr[-3000:]
+    result = run(train, user_folder, *BUDGET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = user_folder / "outputs" / "npz"
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
+    assert checkpoint["ganlab_config"]["data"]["_target_"] == "mylab.npz.NpzDataModule"
+    (cached,) = (user_folder / ".cache" / "ganlab" / "datasets").glob("npz-28px-1ch-*.images.npy")
+    images = np.load(cached, mmap_mode="r")
+    assert images.shape == (5000, 1, 28, 28) and images.mean() > 200  # black on white: the inverted digits
+    assert (run_dir / "samples" / "fixed_noise_epoch_000.png").is_file()
+    missing = run(
+        train.replace("inverted.npz", "nowhere.npz").replace("outputs/npz", "outputs/npz2"), user_folder
+    )
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == (
+        "error: data.path 'nowhere.npz' is not a file: pass data.path=<an .npz file>"
+    )
 
 
 def test_the_users_generator_against_the_built_in_one_under_the_users_metric(user_folder: Path) -> None:
