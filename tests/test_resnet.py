@@ -110,11 +110,15 @@ COMPONENT_COMMANDS = (
     "python train.py model=sngan",
     "python train.py model=cgan model/generator=resnet model/discriminator=resnet",
     "python train.py model/loss=relativistic",
+    "python train.py model/loss=hinge model.discriminator.spectral_norm=true model.discriminator.norm=none "
+    "model.ema_decay=0.999",
+    "python train.py model/loss=wgan_gp model.discriminator.norm=layer model.n_critic=5 model.beta1=0 "
+    "model.beta2=0.9",
 )
 
 
 @pytest.mark.parametrize("command", COMPONENT_COMMANDS)
-def test_readme_component_commands_as_typed(command: str, project: Path) -> None:
+def test_readme_component_and_loss_commands_as_typed(command: str, project: Path) -> None:
     assert command in readme_commands()
     result = run_command(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -124,7 +128,10 @@ def test_readme_component_commands_as_typed(command: str, project: Path) -> None
     if "resnet" in command or "sngan" in command:
         assert model["generator"]["_target_"] == "ganlab.nets.ResNetGenerator"
         assert model["discriminator"]["_target_"] == "ganlab.nets.ResNetDiscriminator"
-    expected_loss = {"sngan": "HingeLoss", "relativistic": "RelativisticAverageLoss"}
+    expected_loss = {
+        "sngan": "HingeLoss", "hinge": "HingeLoss", "wgan_gp": "WassersteinGPLoss",
+        "relativistic": "RelativisticAverageLoss",
+    }  # fmt: skip
     for word, loss in expected_loss.items():
         if word in command:
             assert model["loss"]["_target_"] == f"ganlab.models.losses.{loss}"

@@ -274,7 +274,7 @@ class GAN(GanlabModule, GenerativeModel):
         hp = self.hparams
         if hp.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr)
-        return torch.optim.Adam(params, lr=lr, betas=(hp.beta1, hp.beta2))
+        return torch.optim.Adam(params, lr=lr, betas=(float(hp.beta1), float(hp.beta2)))
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         """[D's, G's]; `lr_d`/`lr_g` where given, else `lr`."""

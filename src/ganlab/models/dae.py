@@ -96,7 +96,7 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         hp = self.hparams
-        return torch.optim.Adam(self.parameters(), lr=hp.lr, betas=(hp.beta1, hp.beta2))
+        return torch.optim.Adam(self.parameters(), lr=hp.lr, betas=(float(hp.beta1), float(hp.beta2)))
 
     # --- generation, for grids and evaluate.py ------------------------------------------------------------
     def sample_latent(
