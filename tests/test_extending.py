@@ -207,13 +207,20 @@ def test_what_cannot_be_built_or_had_is_one_line(user_folder: Path) -> None:
         "        super().__init__()\n"
         "        self.linear = torch.nn.Linear(latent_dim, 32 * 32)\n\n"
         "    def forward(self, z):\n"
-        "        return self.linear(z).view(-1, 1, 32, 32)\n"
+        "        return self.linear(z).view(-1, 1, 32, 32)\n\n"
+        "class NoShape(torch.nn.Module):\n"
+        "    def __init__(self, latent_dim, hidden=1):\n"
+        "        super().__init__()\n"
     )
     network, metric = doc_commands()[0], doc_commands()[3]
     cases = {
         (network, "model.generator._target_=mylab.fixed.Fixed32"): (
             "error: model.generator gives images of shape (2, 1, 32, 32), expected (2, 1, 28, 28): make it "
             "produce data.channels x data.image_size x data.image_size images"
+        ),
+        (network, "model.generator._target_=mylab.fixed.NoShape"): (
+            "error: model.generator: NoShape.__init__() got an unexpected keyword argument 'channels'; the "
+            "model passes it latent_dim, channels, image_size (docs/extending.md)"
         ),
         (network, "+model.generator.image_size=32"): (
             "error: model.generator.image_size is passed by the model (from model.latent_dim and the data): "

@@ -11,7 +11,6 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
-from ganlab.callbacks.run_results import run_metric_directions
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
@@ -87,7 +86,8 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
     )
 
     if loggers:
-        log_hparams(loggers, run_hparams(cfg, model), (*HPARAM_METRICS, *run_metric_directions(cfg)))
+        registered = [name for name in results.directions if name.startswith("val/")]  # the run's metrics
+        log_hparams(loggers, run_hparams(cfg, model), (*HPARAM_METRICS, *registered))
     trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
     has_test_split = isinstance(datamodule, ImageDataModule) and datamodule.has_test_split()
     if cfg.get("test") and has_test_split and is_overridden("test_step", model):

@@ -14,8 +14,6 @@ import torch
 
 from ganlab.utils.errors import GanlabError
 
-MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")
-
 
 def _blocks(rows: torch.Tensor, columns: torch.Tensor, block: int):
     for start in range(0, len(rows), block):

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import hydra
 import torch
-from hydra.errors import InstantiationException
 
 from ganlab.utils.errors import GanlabError, first_line
-from ganlab.utils.settings import locate
+from ganlab.utils.settings import instantiate, locate
 
 
 def build(node: dict[str, Any], setting: str, **shape: Any) -> Any:
@@ -36,17 +34,8 @@ def build(node: dict[str, Any], setting: str, **shape: Any) -> Any:
             f"{setting}._target_={target!r} cannot be imported ({type(err).__name__}: {first_line(err)}): "
             "put its package on PYTHONPATH (or install it) and check the name"
         ) from None
-    try:
-        return hydra.utils.instantiate(node, _convert_="all", **shape)
-    except InstantiationException as err:
-        cause = err.__cause__ or err
-        if isinstance(cause, GanlabError):
-            raise cause from None
-        given = ", ".join(shape) or "nothing"
-        raise GanlabError(
-            f"{setting} ({target}) could not be built: {first_line(cause)} (the model passes {given}; "
-            "see docs/extending.md)"
-        ) from None
+    fix = f"the model passes it {', '.join(shape) or 'nothing'} (docs/extending.md)"
+    return instantiate(node, setting, fix=fix, **shape)
 
 
 def check_output(output: Any, expected: tuple[int, ...], setting: str, what: str, fix: str) -> None:

@@ -13,6 +13,7 @@ from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.divergence import check_finite_weights
 from ganlab.utils.checkpoints import check_release
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.hparams import dotted
 from ganlab.utils.images import to_unit_range
 from ganlab.utils.rng import collect_rng_states, set_rng_states
 
@@ -64,7 +65,7 @@ class GanlabModule(L.LightningModule):
         own = self.state_dict()
         for key, value in checkpoint.get("state_dict", {}).items():
             if key in own and own[key].shape != value.shape:
-                saved, now = _flat(checkpoint.get("hyper_parameters", {})), _flat(dict(self.hparams))
+                saved, now = dotted(checkpoint.get("hyper_parameters", {})), dotted(dict(self.hparams))
                 differ = [f"{k}={saved[k]} (now {v})" for k, v in now.items() if k in saved and saved[k] != v]
                 raise GanlabError(
                     f"the checkpoint's {key} has shape {tuple(value.shape)}, this model's "
@@ -81,14 +82,3 @@ class GanlabModule(L.LightningModule):
             index = np.linspace(0, len(images) - 1, count).astype(int)
             real = to_unit_range(torch.from_numpy(np.asarray(images[index])))
             self.fixed_real = real.to(self.device)
-
-
-def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested settings (the network nodes) as dotted keys: `generator.width`."""
-    flat: dict[str, Any] = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            flat |= _flat(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat

@@ -18,6 +18,16 @@ from ganlab.utils.lightning_private import event_writer, flat_params
 HPARAM_METRICS = ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake")
 
 
+def dotted(settings: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested settings as dotted keys, as typed: {"generator": {"width": 8}} -> {"generator.width": 8}."""
+    if not isinstance(settings, dict):
+        return {prefix.rstrip("."): settings}
+    flat: dict[str, Any] = {}
+    for key, value in settings.items():
+        flat |= dotted(value, f"{prefix}{key}.")
+    return flat
+
+
 def run_hparams(cfg: DictConfig, model: L.LightningModule) -> dict[str, Any]:
     """What describes a run: model, data and trainer settings, seed, parameter counts."""
     params: dict[str, Any] = {

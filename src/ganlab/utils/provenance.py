@@ -10,6 +10,8 @@ from typing import Any
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.utils.hparams import dotted
+
 RECIPE_GROUPS = ("data_model", "experiment")
 
 
@@ -34,7 +36,7 @@ def recipe_settings(cfg: DictConfig) -> dict[str, dict[str, Any]]:
                 for key, option in entry.items():
                     settings[key.removeprefix("override ").lstrip("/")] = option
         body = OmegaConf.masked_copy(recipe, [k for k in recipe if k != "defaults"])
-        settings |= _flat(OmegaConf.to_container(body))
+        settings |= dotted(OmegaConf.to_container(body))
         found[str(path)] = {k: v for k, v in settings.items() if k not in typed}
     return found
 
@@ -53,12 +55,3 @@ def _find(hydra: Any, relative: str) -> Path | None:
         if source.schema == "file" and (Path(source.path) / relative).is_file():
             return Path(source.path) / relative
     return None
-
-
-def _flat(node: Any, prefix: str = "") -> dict[str, Any]:
-    if not isinstance(node, dict):
-        return {prefix.rstrip("."): node}
-    flat: dict[str, Any] = {}
-    for key, value in node.items():
-        flat |= _flat(value, f"{prefix}{key}.")
-    return flat

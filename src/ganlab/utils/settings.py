@@ -73,17 +73,20 @@ def check_settings(cfg: DictConfig, groups: tuple[str, ...] = ("data", "model", 
             _check_node(group, node)
 
 
-def instantiate(node: DictConfig, setting: str, **kwargs: Any) -> Any:
-    """hydra.utils.instantiate, with what the class refused said in one line naming the setting. Lists and
-    dicts arrive as plain Python ones (`_convert_="all"`): hyper-parameters saved in a checkpoint must load
-    with `weights_only=True`, which refuses OmegaConf containers."""
+def instantiate(
+    node: DictConfig | dict[str, Any], setting: str, fix: str | None = None, **kwargs: Any
+) -> Any:
+    """hydra.utils.instantiate, with what the class refused said in one line naming the setting (and `fix`,
+    what to do about it). Lists and dicts arrive as plain Python ones (`_convert_="all"`): hyper-parameters
+    saved in a checkpoint must load with `weights_only=True`, which refuses OmegaConf containers."""
     try:
         return hydra.utils.instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:
         cause = err.__cause__
         if isinstance(cause, GanlabError):
             raise cause from None
-        raise GanlabError(f"{setting}: {first_line(cause or err)}; check the {setting}.* settings") from None
+        fix = fix or f"check the {setting}.* settings"
+        raise GanlabError(f"{setting}: {first_line(cause or err)}; {fix}") from None
 
 
 def _check_node(group: str, node: DictConfig) -> None:
