@@ -17,7 +17,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from conftest import TINY, run_command, write_image
+from conftest import TINY, classifier_checkpoint, run_command, write_image
 
 from ganlab.data import ImageFolderDataModule, sources
 from ganlab.train import train
@@ -177,6 +177,7 @@ MORE_BAD_VALUES = {
     "model/loss=wgan_gp model.discriminator.norm=layer model.compile=true": "model.compile=true cannot train "
     "WassersteinGPLoss: torch.compile does not differentiate twice (its gradient penalty does); drop one of "
     "them",
+    "seed=abc": "seed='abc' is not a whole number: pass seed=<an integer>, e.g. seed=0",
 }
 
 
@@ -201,6 +202,29 @@ def test_more_bad_values_stop_before_training_with_their_line(
         train(make_cfg(*override.split()))
     assert str(err.value) == MORE_BAD_VALUES[override]
     assert not (tmp_path / "run" / "tensorboard").exists()  # stopped before the Trainer
+
+
+def test_a_file_that_cannot_be_resumed_is_one_line_before_any_work(
+    project: Path, classifier_file: Path
+) -> None:
+    """`train.py ckpt_path=` takes evaluate.py's checks: a text file, a truncated checkpoint and another
+    model's checkpoint are one line each, exit code 1, before the run folder or the data are touched."""
+    text = project / "notes.txt"
+    text.write_text("not a checkpoint\n")
+    classifier = classifier_checkpoint(classifier_file)
+    truncated = project / "truncated.ckpt"
+    truncated.write_bytes(classifier.read_bytes()[: classifier.stat().st_size // 2])
+    expected = {
+        text: f"error: ckpt_path '{text}' could not be read as a checkpoint (UnpicklingError)",
+        truncated: f"error: ckpt_path '{truncated}' could not be read as a checkpoint (RuntimeError)",
+        classifier: "error: ckpt_path holds a Classifier run but this run builds GAN: choose the model it "
+        "was trained with (its run's .hydra/overrides.yaml) or another checkpoint",
+    }
+    for path, line in expected.items():
+        result = run_command(f"python train.py ckpt_path={path}", project)
+        assert result.returncode == 1, result.stderr[-2000:]
+        assert error_lines(result.stderr) == [line]
+    assert not list(project.glob("outputs/**/tensorboard")) and not (project / ".cache").exists()
 
 
 # --- the dataset cache checks itself -------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -15,7 +13,7 @@ from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
-from ganlab.utils.checkpoints import AtomicCheckpointIO, load_checkpoint
+from ganlab.utils.checkpoints import AtomicCheckpointIO, check_same_model, load_checkpoint
 from ganlab.utils.errors import DivergedError, GanlabError
 from ganlab.utils.hparams import HPARAM_METRICS, log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
@@ -57,21 +55,25 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
         raise GanlabError(
             "ckpt_path resumes a run exactly, init_from starts a new one from its weights: pass one of them"
         )
-    if ckpt_path and not Path(ckpt_path).is_file():
-        raise GanlabError(
-            f"ckpt_path '{ckpt_path}' is not a file: pass the path of a .ckpt (e.g. .../last.ckpt)"
-        )
+    # evaluate.py's checks, before any work: missing, not a checkpoint, truncated, of another release or model
+    resume = load_checkpoint(ckpt_path, "ckpt_path") if ckpt_path else None
+    warm_start = load_checkpoint(init_from, "init_from") if init_from else None
+    for option, checkpoint in (("ckpt_path", resume), ("init_from", warm_start)):
+        if checkpoint is not None:
+            check_same_model(checkpoint, cfg.model.get("_target_"), option)
     run_dir.prepare(cfg)
     log.info("run directory: %s", cfg.paths.output_dir)
     results.set_by = recipe_settings(cfg)
     for line in describe_recipes(results.set_by):
         log.info(line)
-    warm_start = load_checkpoint(init_from, "init_from") if init_from else None
 
     log.info("data: %s", cfg.data._target_)
     datamodule: L.LightningDataModule = instantiate(cfg.data, "data")
     log.info("model: %s", cfg.model._target_)
     model: L.LightningModule = instantiate(cfg.model, "model")
+    if resume is not None and isinstance(model, GanlabModule):
+        model.check_checkpoint(resume)  # network sizes, in one line (Lightning's would be a traceback)
+    del resume  # Lightning reads the file again, into the Trainer
     if warm_start is not None:
         if not isinstance(model, GanlabModule):
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")

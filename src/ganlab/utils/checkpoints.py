@@ -45,6 +45,18 @@ def check_release(checkpoint: dict[str, Any], option: str) -> None:
         )
 
 
+def check_same_model(checkpoint: dict[str, Any], target: str | None, option: str) -> None:
+    """Refuse, in one line, a checkpoint of another model class than the run builds (a classifier's for a
+    GAN, ...): resuming it would fail deep in Lightning with missing state_dict keys."""
+    trained = checkpoint["ganlab_config"].get("model", {}).get("_target_")
+    if target is not None and trained is not None and trained != target:
+        raise GanlabError(
+            f"{option} holds a {trained.rsplit('.', 1)[-1]} run but this run builds "
+            f"{target.rsplit('.', 1)[-1]}: choose the model it was trained with (its run's "
+            ".hydra/overrides.yaml) or another checkpoint"
+        )
+
+
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's torch.save checkpoints, written to a temporary file beside the target and renamed over
     it: a run killed during a save (kill -9, out of memory, pre-emption) leaves the previous `last.ckpt`

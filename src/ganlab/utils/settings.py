@@ -67,6 +67,9 @@ def check_settings(cfg: DictConfig, groups: tuple[str, ...] = ("data", "model", 
         raise GanlabError(f"{err.full_key} is not set: pass {err.full_key}=<{what}>") from None
     except OmegaConfBaseException as err:
         raise GanlabError(f"{err.full_key}: {first_line(err)}") from None
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise GanlabError(f"seed={seed!r} is not a whole number: pass seed=<an integer>, e.g. seed=0")
     for group in groups:
         node = cfg.get(group)
         if isinstance(node, DictConfig) and "_target_" in node:
