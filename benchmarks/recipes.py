@@ -70,6 +70,7 @@ def default_recipe(args: argparse.Namespace, out: Path) -> None:
     model, _ = load_generator(
         OmegaConf.create({"ckpt_path": str(out / "checkpoints/last.ckpt"), "device": "cpu"})
     )
+    args.samples = args.samples or 1000
     fake = torch.cat(list(generated_batches(model, args.samples, 250, seed=args.seed)))
     classifier = DomainFeatures(args.classifier)
     held = IdxDataModule(args.mnist, "mnist", download=False, holdout=5000, cache_dir=out / "cache")
@@ -89,12 +90,13 @@ def experiment_recipe(args: argparse.Namespace, out: Path) -> None:
     budget = [f"trainer.max_epochs={args.epochs}"] if args.epochs else []
     budget += args.overrides
     seconds = run("train.py", f"experiment={args.recipe}", f"hydra.run.dir={out}", *budget)
+    samples = args.samples or 10000
     run("evaluate.py", f"ckpt_path={out / 'checkpoints/last.ckpt'}", "metrics=domain", "real_split=test",
-        "metrics.num_samples=10000", f"metrics.classifier={args.classifier}",
+        f"metrics.num_samples={samples}", f"metrics.classifier={args.classifier}",
         f"hydra.run.dir={out / 'eval'}")  # fmt: skip
     result = json.loads((out / "eval/metrics.json").read_text())
     print(f"\nexperiment={args.recipe}{' ' + ' '.join(budget) if budget else ''}: {seconds:.0f} s training; "
-          f"10,000 samples vs the 10,000 test images, domain features ({args.classifier})")  # fmt: skip
+          f"{samples:,} samples vs {samples:,} test images, domain features ({args.classifier})")  # fmt: skip
     line = {name: result[name]["value"] for name in ("fid", "is", "precision", "recall")}
     if "conditional" in result:
         line["class_accuracy"] = result["conditional"]["class_accuracy"]
@@ -109,7 +111,9 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="overrides on top of the recipe")
     parser.add_argument("--classifier", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=None, help="a budget: trainer.max_epochs")
-    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument(
+        "--samples", type=int, default=None, help="how many are scored: 1,000 (default), 10,000 (experiments)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist", type=Path, default=PROJECT.parent / "shared/data/mnist")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")

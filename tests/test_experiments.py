@@ -17,7 +17,8 @@ ROOTS = {"celeba": "celeba/Datasets"}
 def test_the_recipes_are_there() -> None:
     assert {
         "anime_dcgan", "anime_dcgan_dense_rmsprop", "anime_aae", "celeba_dcgan", "mnist_dcgan",
-        "fashion_mnist_dcgan", "fashion_mnist_cgan", "fashion_mnist_dae", "pokemon_dae",
+        "fashion_mnist_dcgan", "fashion_mnist_sngan", "fashion_mnist_cgan", "fashion_mnist_dae",
+        "pokemon_dae",
     } <= set(EXPERIMENTS)  # fmt: skip
 
 

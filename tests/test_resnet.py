@@ -128,6 +128,9 @@ def test_readme_component_and_loss_commands_as_typed(command: str, project: Path
     if "resnet" in command or "sngan" in command:
         assert model["generator"]["_target_"] == "ganlab.nets.ResNetGenerator"
         assert model["discriminator"]["_target_"] == "ganlab.nets.ResNetDiscriminator"
+    if command == "python train.py model=sngan":  # the digits' SNGAN recipe (docs/architectures.md), said
+        assert (model["generator"]["width"], model["discriminator"]["width"], model["lr"]) == (32, 32, 1e-3)
+        assert "conf/data_model/mnist_mini_sngan.yaml sets model.generator.width=32" in result.stdout
     expected_loss = {
         "sngan": "HingeLoss", "hinge": "HingeLoss", "wgan_gp": "WassersteinGPLoss",
         "relativistic": "RelativisticAverageLoss",
