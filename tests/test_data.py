@@ -165,6 +165,20 @@ def test_image_folder_composites_transparency_on_white(folder: Path, tmp_path: P
     assert sprite[:, 16, 16].tolist() == [255, 0, 0]  # opaque centre keeps its colour
 
 
+def test_image_folder_reads_every_common_format(tmp_path: Path) -> None:
+    """gif, bmp, tiff, ppm and tga files beside a png are images too (they were once skipped without a
+    word): each decodes to the png's pixels (four colours: exact in a GIF's palette as well)."""
+    colours = np.array([[255, 0, 0], [0, 128, 255], [20, 200, 20], [250, 250, 250]], dtype=np.uint8)
+    pixels = colours[np.random.default_rng(1).integers(0, 4, (16, 16))]
+    suffixes = ("png", "gif", "bmp", "tiff", "ppm", "tga")
+    for suffix in suffixes:
+        write_image(tmp_path / "formats" / f"a.{suffix}", pixels)
+    dm = ImageFolderDataModule(root=tmp_path / "formats", image_size=16, channels=3, cache_dir=tmp_path)
+    dm.setup()
+    assert sorted(p.suffix[1:] for p in dm.files()) == sorted(suffixes)
+    assert all((image == pixels.transpose(2, 0, 1)).all() for image in dm.real_images())
+
+
 def test_image_folder_grayscale_recursive_and_labels(folder: Path, tmp_path: Path) -> None:
     dm = ImageFolderDataModule(
         root=folder, labels=True, image_size=8, channels=1, cache_dir=tmp_path, batch_size=2

@@ -129,7 +129,9 @@ def test_bad_inputs_are_one_line_errors(
         ],
         "Classifier, which does not generate images": [f"ckpt_path={classifier_checkpoint(classifier_file)}"],
         "needs both real_dir=": [f"real_dir={tmp_path}"],
-        "holds no png/jpg/webp images": [f"real_dir={tmp_path}", f"fake_dir={tmp_path / 'empty'}"],
+        "holds no png/jpg/webp/gif/bmp/tiff/ppm/tga images": [
+            f"real_dir={tmp_path}", f"fake_dir={tmp_path / 'empty'}"
+        ],
     }
     for message, overrides in cases.items():
         with pytest.raises(GanlabError, match=message) as err:

@@ -15,7 +15,8 @@ from ganlab.utils.errors import DatasetNotFoundError, GanlabError
 
 
 class ImageFolderDataModule(ImageDataModule):
-    """Any folder of png/jpg/webp images, searched recursively; optional labels from the first sub-folder.
+    """Any folder of images (sources.IMAGE_EXTENSIONS), searched recursively; optional labels from the first
+    sub-folder.
 
     `anime`, `celeba` and `pokemon` are this class with their own defaults and download hints.
     """
@@ -26,7 +27,7 @@ class ImageFolderDataModule(ImageDataModule):
         name: str = "image_folder",
         labels: bool = False,
         crop_size: int | None = None,
-        download_hint: str = "Point data.root at a folder of png/jpg/webp images.",
+        download_hint: str = f"Point data.root at a folder of {sources.IMAGE_KINDS} images.",
         **kwargs: Any,
     ) -> None:
         super().__init__(name=name, **kwargs)
@@ -42,7 +43,7 @@ class ImageFolderDataModule(ImageDataModule):
             files = sources.list_images(self.root)
             if not files:
                 raise DatasetNotFoundError(
-                    f"{self.name}: no {'/'.join(e[1:] for e in sources.IMAGE_EXTENSIONS)} images under "
+                    f"{self.name}: no {sources.IMAGE_KINDS} images under "
                     f"'{self.root}'. {self.download_hint}"
                 )
             self._file_list = files

@@ -20,7 +20,12 @@ from ganlab.utils.ranked_log import RankedLogger
 
 log = RankedLogger(__name__)
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp")
+# The raster formats PIL decodes without plugins; other files in a folder are not images to ganlab.
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".jfif", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+    ".ppm", ".pgm", ".pnm", ".tga",
+)  # fmt: skip
+IMAGE_KINDS = "png/jpg/webp/gif/bmp/tiff/ppm/tga"
 # What PIL raises for a file that is not a readable image (UnidentifiedImageError is an OSError).
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
@@ -163,8 +168,8 @@ def require_folder(root: Path, dataset: str, hint: str) -> None:
 
 def image_files(folder: Path, option: str) -> list[Path]:
     if not folder.is_dir():
-        raise GanlabError(f"{option} '{folder}' is not a folder: pass a folder of png/jpg/webp images")
+        raise GanlabError(f"{option} '{folder}' is not a folder: pass a folder of {IMAGE_KINDS} images")
     files = list_images(folder)
     if not files:
-        raise GanlabError(f"{option} '{folder}' holds no png/jpg/webp images")
+        raise GanlabError(f"{option} '{folder}' holds no {IMAGE_KINDS} images")
     return files

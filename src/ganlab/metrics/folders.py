@@ -29,7 +29,7 @@ def score_folders(cfg: DictConfig) -> dict[str, Any]:
     real_module = ImageFolderDataModule(
         root=real_dir, name=f"folder-{real_dir.name}", image_size=size, channels=channels,
         cache_dir=Path(cfg.paths.cache_dir) / "datasets",
-        download_hint="Pass real_dir=<a folder of png/jpg/webp images>.",
+        download_hint=f"Pass real_dir=<a folder of {sources.IMAGE_KINDS} images>.",
     )  # fmt: skip
     real = real_module.real_images()
     fake, _, skipped = sources.decode_images(fake_files, size, channels)
