@@ -37,7 +37,7 @@ def load_generator(cfg: DictConfig) -> tuple[nn.Module, dict[str, Any]]:
     model_cfg = merge_settings(run["model"], cfg.get("model"), "model")
     with open_dict(cfg):  # `${data.name}` and the like in the metrics config now mean the checkpoint's data
         cfg.data, cfg.model = data_cfg, model_cfg
-        if "metrics" in cfg:  # the run's own metrics (metrics.extra) are scored again without repeating them
+        if cfg.get("metrics"):  # the run's own metrics.extra are scored again without repeating them
             trained = OmegaConf.select(OmegaConf.create(run), "metrics.extra", default=None) or []
             cfg.metrics.extra = list(dict.fromkeys([*trained, *cfg.metrics.get("extra", [])]))
 
