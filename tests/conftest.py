@@ -169,8 +169,11 @@ def inception_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def project(tmp_path: Path) -> Path:
     """A copy of the project root's commands and configs (the package itself is installed): where a test runs
     a README command exactly as a user types it, outputs and caches landing inside the copy."""
-    copy = tmp_path / "project"
-    copy.mkdir()
+    return copy_project(tmp_path / "project")
+
+
+def copy_project(copy: Path) -> Path:
+    copy.mkdir(exist_ok=True)
     for name in ("train.py", "evaluate.py"):
         shutil.copy2(PROJECT / name, copy / name)
     shutil.copytree(PROJECT / "conf", copy / "conf")

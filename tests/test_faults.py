@@ -214,9 +214,13 @@ def test_a_file_that_cannot_be_resumed_is_one_line_before_any_work(
     classifier = classifier_checkpoint(classifier_file)
     truncated = project / "truncated.ckpt"
     truncated.write_bytes(classifier.read_bytes()[: classifier.stat().st_size // 2])
+    unreadable = (
+        "it is truncated or not a ganlab checkpoint; pass a last.ckpt or epoch_NNN.ckpt that train.py wrote"
+    )
     expected = {
-        text: f"error: ckpt_path '{text}' could not be read as a checkpoint (UnpicklingError)",
-        truncated: f"error: ckpt_path '{truncated}' could not be read as a checkpoint (RuntimeError)",
+        text: f"error: ckpt_path '{text}' could not be read as a checkpoint (UnpicklingError): {unreadable}",
+        truncated: f"error: ckpt_path '{truncated}' could not be read as a checkpoint (RuntimeError): "
+        + unreadable,
         classifier: "error: ckpt_path holds a Classifier run but this run builds GAN: choose the model it "
         "was trained with (its run's .hydra/overrides.yaml) or another checkpoint",
     }

@@ -8,7 +8,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
-from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults
+from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults, StopOnSignal
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
@@ -21,6 +21,7 @@ from ganlab.utils.provenance import describe as describe_recipes
 from ganlab.utils.provenance import recipe_settings
 from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.settings import check_settings, instantiate
+from ganlab.utils.signals import Interrupted, StopSignals
 
 log = RankedLogger(__name__)
 
@@ -28,25 +29,30 @@ log = RankedLogger(__name__)
 def train(cfg: DictConfig) -> float | None:
     """Fit `cfg.model` on `cfg.data`; returns `cfg.optimized_metric` (for sweepers) when it was logged.
     However the run ends, its directory gets results.json saying how (completed, diverged, failed,
-    interrupted) and what it reached."""
+    interrupted) and what it reached. A stop signal (SIGTERM, SIGINT, SIGUSR1) ends it at the next batch
+    with a checkpoint, and Interrupted says where it stopped and the command that resumes it."""
     run_dir.refuse_if_used(cfg)
     results = RunResults(cfg)
     try:
-        value = _fit(cfg, results)
+        with StopSignals() as signals:
+            value = _fit(cfg, results, signals)
+    except Interrupted as err:
+        results.write("interrupted", err, **results.interruption(err))
+        raise
     except DivergedError as err:
         results.write("diverged", err)
         raise
     except Exception as err:
         results.write("failed", err)
         raise
-    except BaseException as err:  # Ctrl+C (Lightning turns it into SystemExit), a pre-emption signal
+    except BaseException as err:  # a KeyboardInterrupt where no StopSignals could be installed (a thread)
         results.write("interrupted", err)
         raise
     results.write("completed", value=value)
     return value
 
 
-def _fit(cfg: DictConfig, results: RunResults) -> float | None:
+def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals) -> float | None:
     check_settings(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -79,9 +85,10 @@ def _fit(cfg: DictConfig, results: RunResults) -> float | None:
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
-    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results]
-    # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far)
-    callbacks.sort(key=lambda callback: isinstance(callback, LastCheckpoint))
+    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results, StopOnSignal(signals)]
+    # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far),
+    # and a stop signal's checkpoint after that, with its place in the epoch
+    callbacks.sort(key=lambda cb: 2 if isinstance(cb, StopOnSignal) else int(isinstance(cb, LastCheckpoint)))
     loggers = instantiate_group(cfg.get("logger"))
     trainer: L.Trainer = instantiate(
         cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]

@@ -4,5 +4,7 @@ from ganlab.callbacks.metrics import GenerativeMetrics
 from ganlab.callbacks.run_config import RunConfig
 from ganlab.callbacks.run_results import RunResults
 from ganlab.callbacks.samples import SampleGrids
+from ganlab.callbacks.stop_on_signal import StopOnSignal
 
-__all__ = ["BestCheckpoint", "GenerativeMetrics", "LastCheckpoint", "RunConfig", "RunResults", "SampleGrids"]
+__all__ = ["BestCheckpoint", "GenerativeMetrics", "LastCheckpoint", "RunConfig", "RunResults", "SampleGrids",
+           "StopOnSignal"]

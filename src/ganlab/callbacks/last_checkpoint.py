@@ -42,10 +42,10 @@ class LastCheckpoint(Checkpoint):
                 stray.unlink(missing_ok=True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._save(trainer)
+        self.save(trainer)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._save(trainer)  # the same weights, with the epoch counted as completed (as Lightning's own)
+        self.save(trainer)  # the same weights, with the epoch counted as completed (as Lightning's own)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -61,9 +61,10 @@ class LastCheckpoint(Checkpoint):
         if self.every_n_minutes and not due:  # clocks differ across ranks: rank 0 decides
             due = trainer.strategy.broadcast(time.monotonic() - saved[1] >= 60 * self.every_n_minutes)
         if due:
-            self._save(trainer)
+            self.save(trainer)
 
-    def _save(self, trainer: L.Trainer) -> None:
+    def save(self, trainer: L.Trainer) -> None:
+        """Write last.ckpt now: at its times, and when a stop signal ends the run (StopOnSignal)."""
         if trainer.fast_dev_run or trainer.sanity_checking:
             return
         trainer.save_checkpoint(self.path)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +20,12 @@ from omegaconf import DictConfig
 
 from ganlab.metrics.registry import chosen, logged_directions
 from ganlab.utils.files import atomic_write_text
+from ganlab.utils.run_dir import earlier_attempts
+from ganlab.utils.signals import Interrupted
 
 RESULTS_FILE = "results.json"
+# What results.json's `attempts` keeps of each earlier attempt of a resumed run (attempts/<n>/ keeps all).
+ATTEMPT_KEYS = ("status", "error", "signal", "epochs", "global_step", "started_at", "ended_at", "wall_time_s")
 # Which way is better, for the logged values that have one: "best" values and sweep tables use it. The
 # adversarial losses have none worth ranking runs by, except as the sweep table's last resort (g_loss).
 # The registered metrics' (val/...) come from the registry (metrics/registry.py).
@@ -52,6 +58,7 @@ class RunResults(L.Callback):
         self.set_by: dict[str, dict[str, Any]] = {}  # recipe file -> the settings it set (utils/provenance)
         # Which way each logged value is better: the fixed ones, and the run's registered metrics'.
         self.directions = {**METRIC_MODES, **run_metric_directions(cfg)}
+        self.attempts = [_attempt(folder, self.run_dir) for folder in earlier_attempts(self.run_dir)]
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.trainer = trainer
@@ -65,9 +72,26 @@ class RunResults(L.Callback):
             if best is None or (value < best["value"] if mode == "min" else value > best["value"]):
                 self.best[name] = {"value": value, "epoch": trainer.current_epoch}
 
+    def interruption(self, err: Interrupted) -> dict[str, Any]:
+        """Where a stop signal left the run, and the command that resumes it there (into this directory);
+        `err`'s message becomes that, in one line."""
+        step = self.trainer.global_step if self.trainer else 0
+        last = self.run_dir / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            resume = resume_command(self.overrides, last, self.run_dir)
+            where = f"step {step}, checkpoint {last}; resume with: {resume}"
+        else:
+            resume = None
+            where = f"step {step}, before any checkpoint: the same command starts it again"
+        err.args = (f"{err} at {where}",)
+        return {"signal": err.signal_name, "checkpoint": str(last) if resume else None, "resume": resume}
+
     @rank_zero_only
-    def write(self, status: str, error: BaseException | None = None, value: float | None = None) -> Path:
-        """status: completed | diverged | failed | interrupted; `value`: what train() returned."""
+    def write(
+        self, status: str, error: BaseException | None = None, value: float | None = None, **extra: Any
+    ) -> Path:
+        """status: completed | diverged | failed | interrupted; `value`: what train() returned; `extra`:
+        more keys (an interruption's signal, checkpoint and resume command)."""
         trainer = self.trainer
         results: dict[str, Any] = {
             "status": status,
@@ -86,10 +110,20 @@ class RunResults(L.Callback):
             "best": self.best,
             "directions": self.directions,  # which way each value is better, for sweep tables
             "checkpoints": _checkpoints(trainer, self.run_dir),
+            **extra,
+            "attempts": self.attempts,  # the earlier ones, when this run resumed in its directory
         }
         path = self.run_dir / RESULTS_FILE
         atomic_write_text(path, json.dumps(results, indent=2, default=str))
         return path
+
+
+def _attempt(folder: Path, run_dir: Path) -> dict[str, Any]:
+    try:
+        earlier = json.loads((folder / RESULTS_FILE).read_text())
+    except (OSError, ValueError):
+        earlier = {}  # a run stopped before it wrote any: its configs are kept still
+    return {"record": str(folder.relative_to(run_dir)), **{k: earlier.get(k) for k in ATTEMPT_KEYS}}
 
 
 def run_metric_directions(cfg: DictConfig) -> dict[str, str]:
@@ -98,6 +132,22 @@ def run_metric_directions(cfg: DictConfig) -> dict[str, str]:
     if not metrics or "names" not in metrics:
         return {}
     return logged_directions(chosen(metrics.names, metrics.get("extra") or ()))
+
+
+def resume_command(overrides: list[str], checkpoint: Path, run_dir: Path) -> str:
+    """The command line that continues this run from `checkpoint` in `run_dir`: the same entry point and
+    overrides (less any earlier ckpt_path/init_from), quoted for the shell and for Hydra."""
+    kept = [o for o in overrides if not o.lstrip("+~").startswith(("ckpt_path=", "init_from="))]
+    args = [*kept, f"ckpt_path={_hydra_quoted(checkpoint)}", f"hydra.run.dir={_hydra_quoted(run_dir)}"]
+    return shlex.join(["python", sys.argv[0], *args])
+
+
+def _hydra_quoted(path: Path) -> str:
+    """A path as a Hydra override value: bare when plain, else in quotes (spaces, commas, brackets...)."""
+    text = str(path)
+    if all(c.isalnum() or c in "/._-" for c in text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _logged(trainer: L.Trainer) -> dict[str, float]:

@@ -23,7 +23,8 @@ def load_checkpoint(path: str | os.PathLike, option: str = "ckpt_path") -> dict[
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # pickle, zip and weights-only refusals come as many types
         raise GanlabError(
-            f"{option} '{path}' could not be read as a checkpoint ({type(err).__name__})"
+            f"{option} '{path}' could not be read as a checkpoint ({type(err).__name__}): it is truncated or "
+            "not a ganlab checkpoint; pass a last.ckpt or epoch_NNN.ckpt that train.py wrote"
         ) from None
     if not isinstance(checkpoint, dict) or "ganlab_config" not in checkpoint:
         raise GanlabError(

@@ -6,16 +6,19 @@ import logging
 import math
 import os
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.quiet import quiet_dependencies
+from ganlab.utils.signals import Interrupted
 
 log = logging.getLogger("ganlab")
 T = TypeVar("T")
@@ -78,10 +81,15 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T | float:
     """Run `task(cfg)`. A single run ends a GanlabError (missing dataset, bad option, divergence) with its
     one-line message instead of a traceback. In a multirun every job runs to its own end: a job's error is
     logged and the sweep goes on (the job's results.json says what happened); the job returns NaN, which
-    sweepers such as Optuna record as a failed trial."""
+    sweepers such as Optuna record as a failed trial. A stop signal ends a run, or the whole sweep, with
+    one line (where it stopped, how to resume) and exit code 128 + the signal's number, as shells expect."""
     quiet_dependencies()
     try:
         return task(cfg)
+    except Interrupted as err:
+        _stop(f"interrupted: {err}", err.exit_code)
+    except KeyboardInterrupt:  # where no StopSignals was installed (evaluate.py)
+        _stop("interrupted: stopped by SIGINT", Interrupted(2).exit_code)
     except GanlabError as err:
         if not is_multirun():  # printed once, by SystemExit (results.json keeps it too)
             if os.environ.get("HYDRA_FULL_ERROR") == "1":
@@ -93,6 +101,12 @@ def run_task(task: Callable[[DictConfig], T], cfg: DictConfig) -> T | float:
             raise
         log.exception("job %s failed", HydraConfig.get().job.num)
     return math.nan
+
+
+def _stop(line: str, code: int) -> None:
+    if rank_zero_only.rank == 0:
+        sys.stderr.write(line + "\n")
+    raise SystemExit(code) from None
 
 
 # On import, not only from the entry points: a sweep job that submitit unpickles in another process imports

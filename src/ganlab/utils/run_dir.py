@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -23,9 +24,13 @@ from lightning.pytorch.plugins.environments import SLURMEnvironment
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig
 
+from ganlab.utils.checkpoints import check_same_model, load_checkpoint
 from ganlab.utils.errors import GanlabError, RunDirInUseError
 
 MARKER = ".ganlab_run"
+# A resume into a run's directory first copies the earlier attempt's record here (attempts/1/, ...): its
+# results.json and Hydra's configs, which the resume's own would replace.
+ATTEMPTS = "attempts"
 
 
 def check_writable(folders: Iterable[tuple[str, str | os.PathLike]]) -> None:
@@ -56,7 +61,7 @@ def check_unused(run_dir: Path, ckpt_path: str | None) -> None:
             f"run directory '{run_dir}' belongs to a run still going (pid {owner['pid']} on {owner['host']}, "
             f"since {owner['started']}): wait for it, or pass a new hydra.run.dir"
         )
-    resuming_here = ckpt_path is not None and run_dir.resolve() in Path(ckpt_path).resolve().parents
+    resuming_here = resumes_in(run_dir, ckpt_path)
     # A SLURM job requeued by Lightning's auto-requeue: Lightning resumes from its hpc_ckpt_N.ckpt here.
     requeued = SLURMEnvironment.detect() and any(run_dir.glob("hpc_ckpt_*.ckpt"))
     if not (resuming_here or requeued):
@@ -64,6 +69,31 @@ def check_unused(run_dir: Path, ckpt_path: str | None) -> None:
             f"run directory '{run_dir}' was used by an earlier run: pass a new hydra.run.dir (or none), or "
             f"resume that run with ckpt_path={run_dir}/checkpoints/last.ckpt"
         )
+
+
+def resumes_in(run_dir: Path, ckpt_path: str | None) -> bool:
+    return ckpt_path is not None and run_dir.resolve() in Path(ckpt_path).resolve().parents
+
+
+def keep_attempt(run_dir: Path) -> Path | None:
+    """Copy the directory's record of its latest attempt (results.json, .hydra/*.yaml) to attempts/<n>/,
+    byte for byte, before a resume writes its own; None when there is none to keep."""
+    record = [run_dir / "results.json", *sorted((run_dir / ".hydra").glob("*.yaml"))]
+    record = [path for path in record if path.is_file()]
+    if not record:
+        return None
+    kept = run_dir / ATTEMPTS / str(len(earlier_attempts(run_dir)) + 1)
+    for path in record:
+        target = kept / path.relative_to(run_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    return kept
+
+
+def earlier_attempts(run_dir: Path) -> list[Path]:
+    """attempts/1, attempts/2, ... in order."""
+    found = [p for p in (run_dir / ATTEMPTS).glob("*") if p.is_dir() and p.name.isdigit()]
+    return sorted(found, key=lambda p: int(p.name))
 
 
 def claim(run_dir: Path) -> None:
@@ -125,13 +155,18 @@ def prepare(cfg: DictConfig) -> None:
 
 class RunDirGuard(Callback):
     """The same checks for a single `python train.py`, before Hydra writes its .hydra/ configs into the
-    directory (they would overwrite the earlier run's)."""
+    directory (they would overwrite the earlier run's). A resume there has its checkpoint checked first
+    (refused, it changes nothing), then the earlier attempt's record is kept (keep_attempt)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         if rank_zero_only.rank != 0:
             return
+        run_dir, ckpt_path = Path(config.hydra.run.dir), config.get("ckpt_path")
         try:
-            check_writable([("hydra.run.dir", config.hydra.run.dir)])
-            check_unused(Path(config.hydra.run.dir), config.get("ckpt_path"))
+            check_writable([("hydra.run.dir", run_dir)])
+            check_unused(run_dir, ckpt_path)
+            if resumes_in(run_dir, ckpt_path):
+                check_same_model(load_checkpoint(ckpt_path), config.model.get("_target_"), "ckpt_path")
+                keep_attempt(run_dir)
         except GanlabError as err:
             raise SystemExit(f"error: {err}") from None

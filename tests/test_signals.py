@@ -1,0 +1,132 @@
+"""Stop signals, sent to real training processes: SIGTERM (schedulers, `docker stop`) and SIGINT (Ctrl+C)
+end the run at the next batch with a checkpoint, one line and exit code 128 + signal; the printed command
+resumes it to the weights of a run never stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shlex
+import signal
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from conftest import copy_project, run_command
+from test_faults import TESTS, error_lines, run_train, weights
+
+
+class SignalAt(L.Callback):
+    """`times` x signal `signum` to this very process as batch `batch` of epoch `epoch` starts (once: the
+    resumed run passes there again only if it resumed before it)."""
+
+    def __init__(self, epoch: int, batch: int, signum: int, times: int = 1) -> None:
+        self.at, self.signum, self.times = (epoch, batch), signum, times
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
+        sent = Path(trainer.default_root_dir) / "signal_sent"
+        if (trainer.current_epoch, batch_idx) == self.at and not sent.exists():
+            sent.touch()
+            for _ in range(self.times):
+                os.kill(os.getpid(), self.signum)
+
+
+def signal_at(batch: int, signum: int, times: int = 1) -> list[str]:
+    return [
+        "+callbacks.signal._target_=test_signals.SignalAt", "+callbacks.signal.epoch=1",
+        f"+callbacks.signal.batch={batch}", f"+callbacks.signal.signum={signum}",
+        f"+callbacks.signal.times={times}",
+    ]  # fmt: skip
+
+
+def resume(printed: str, project: Path):
+    """The resume command exactly as the one line prints it."""
+    command = printed.split("; resume with: ")[1]
+    args = shlex.split(command)
+    return run_command(shlex.join(args), project, env={"PYTHONPATH": str(TESTS)})
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    """The weights of the same 3-epoch run, never stopped."""
+    project = copy_project(tmp_path_factory.mktemp("straight"))
+    done = run_train(project, project / "straight")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return weights(project / "straight" / "checkpoints" / "last.ckpt")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_saves_at_the_next_batch_and_resumes_exactly(project: Path, straight, signum) -> None:
+    batch = random.Random().randrange(6)  # a random batch of epoch 1 (of 0, 1, 2; 6 batches each)
+    run = project / "run"
+    stopped = run_train(project, run, *signal_at(batch, signum))
+    assert stopped.returncode == 128 + signum, stopped.stderr[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    step = 12 + 2 * (batch + 1)  # that batch finished (2 optimizer steps a batch), nothing more
+    [line] = error_lines(stopped.stderr)
+    stop = f"interrupted: stopped by {signum.name} at step {step}, checkpoint {last}; resume with: "
+    assert line.startswith(stop + "python train.py "), line
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == step
+    results = json.loads((run / "results.json").read_text())
+    assert (results["status"], results["signal"]) == ("interrupted", signum.name)
+    assert results["global_step"] == step
+    assert results["checkpoint"] == str(last) and line.endswith(results["resume"])
+
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got = weights(last)
+    assert got.keys() == straight.keys()
+    for key, value in straight.items():
+        assert torch.equal(value, got[key]), (signum.name, batch, key)
+    assert json.loads((run / "results.json").read_text())["status"] == "completed"
+
+
+def test_a_second_ctrl_c_stops_at_once_with_the_last_good_checkpoint(project: Path, straight) -> None:
+    run = project / "run"
+    stopped = run_train(project, run, *signal_at(3, signal.SIGINT, times=2))  # last.ckpt every 4 steps
+    assert stopped.returncode == 130, stopped.stderr[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    [line] = error_lines(stopped.stderr)
+    assert line.startswith(f"interrupted: stopped at once by SIGINT at step 18, checkpoint {last}; "), line
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 16  # the periodic one
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got = weights(last)
+    for key, value in straight.items():
+        assert torch.equal(value, got[key]), key
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_resume_changes_nothing_and_a_resume_keeps_every_attempt(project: Path) -> None:
+    run = project / "run"
+    stopped = run_train(project, run, *signal_at(2, signal.SIGTERM))
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    [line] = error_lines(stopped.stderr)
+    last = run / "checkpoints" / "last.ckpt"
+    broken = run / "checkpoints" / "broken.ckpt"  # a copy cut short, as a full disk or a kill leaves one
+    broken.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    before = snapshot(run)
+
+    failed = resume(line.replace(str(last), str(broken)), project)
+    assert failed.returncode == 1
+    assert error_lines(failed.stderr) == [
+        f"error: ckpt_path '{broken}' could not be read as a checkpoint (RuntimeError): it is truncated or "
+        "not a ganlab checkpoint; pass a last.ckpt or epoch_NNN.ckpt that train.py wrote"
+    ]
+    assert snapshot(run) == before  # not a byte changed: results, configs, checkpoints, logs
+
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    results = json.loads((run / "results.json").read_text())
+    assert results["status"] == "completed" and results["global_step"] == 36
+    [earlier] = results["attempts"]
+    assert (earlier["record"], earlier["status"]) == ("attempts/1", "interrupted")
+    assert earlier["signal"] == "SIGTERM"
+    kept = snapshot(run / "attempts" / "1")
+    assert kept == {name: before[name] for name in kept}  # the first attempt's record, byte for byte
+    assert set(kept) == {"results.json", ".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml"}
