@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganlab.train import train
-from ganlab.utils.lightning_private import batches_stepped, event_writer, flat_params
+from ganlab.utils.lightning_private import batches_stepped, event_writer, every_n_epochs, flat_params
 
 
 class StepAtEnd(L.Callback):
@@ -37,3 +38,8 @@ def test_event_writer_is_the_runs_own_event_file(tmp_path: Path) -> None:
     logger = TensorBoardLogger(tmp_path, name="", version="")
     writer = event_writer(logger)
     assert Path(writer.get_logdir()) == Path(logger.log_dir) and callable(writer.add_summary)
+
+
+def test_every_n_epochs_is_the_period_a_model_checkpoint_was_given() -> None:
+    assert every_n_epochs(ModelCheckpoint(every_n_epochs=5)) == 5
+    assert every_n_epochs(ModelCheckpoint(every_n_train_steps=10)) == 0  # by steps: not by epochs

@@ -8,12 +8,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
-from ganlab.callbacks import LastCheckpoint, RunConfig, RunResults, StopOnSignal
+from ganlab.callbacks import DiskSpace, LastCheckpoint, RunConfig, RunResults, StopOnSignal
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, check_same_model, load_checkpoint
+from ganlab.utils.disk import DiskFullError, cause_is_full_disk, full_disk_error
 from ganlab.utils.errors import DivergedError, GanlabError
 from ganlab.utils.hparams import HPARAM_METRICS, log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
@@ -43,8 +44,16 @@ def train(cfg: DictConfig) -> float | None:
         results.write("diverged", err)
         raise
     except Exception as err:
-        results.write("failed", err)
-        raise
+        if (full := cause_is_full_disk(err)) and not isinstance(err, GanlabError):  # a grid, a log, ...
+            err = full_disk_error(full.filename or cfg.paths.output_dir, None)
+        if isinstance(err, DiskFullError):  # free some space, then go on from the last checkpoint
+            point = results.resume_point()
+            if point["resume"]:
+                err.args = (f"{err}; resume with: {point['resume']}",)
+            results.write("failed", err, **point)
+        else:
+            results.write("failed", err)
+        raise err
     except BaseException as err:  # a KeyboardInterrupt where no StopSignals could be installed (a thread)
         results.write("interrupted", err)
         raise
@@ -85,7 +94,8 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals) -> float | 
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
-    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results, StopOnSignal(signals)]
+    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results, DiskSpace()]
+    callbacks.append(StopOnSignal(signals))
     # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far),
     # and a stop signal's checkpoint after that, with its place in the epoch
     callbacks.sort(key=lambda cb: 2 if isinstance(cb, StopOnSignal) else int(isinstance(cb, LastCheckpoint)))

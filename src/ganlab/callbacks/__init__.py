@@ -1,4 +1,5 @@
 from ganlab.callbacks.best_checkpoint import BestCheckpoint
+from ganlab.callbacks.disk_space import DiskSpace
 from ganlab.callbacks.last_checkpoint import LastCheckpoint
 from ganlab.callbacks.metrics import GenerativeMetrics
 from ganlab.callbacks.run_config import RunConfig
@@ -6,5 +7,13 @@ from ganlab.callbacks.run_results import RunResults
 from ganlab.callbacks.samples import SampleGrids
 from ganlab.callbacks.stop_on_signal import StopOnSignal
 
-__all__ = ["BestCheckpoint", "GenerativeMetrics", "LastCheckpoint", "RunConfig", "RunResults", "SampleGrids",
-           "StopOnSignal"]
+__all__ = [
+    "BestCheckpoint",
+    "DiskSpace",
+    "GenerativeMetrics",
+    "LastCheckpoint",
+    "RunConfig",
+    "RunResults",
+    "SampleGrids",
+    "StopOnSignal",
+]

@@ -20,9 +20,11 @@ from omegaconf import DictConfig
 
 from ganlab.metrics.registry import chosen, logged_directions
 from ganlab.utils.files import atomic_write_text
+from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.run_dir import earlier_attempts
 from ganlab.utils.signals import Interrupted
 
+log = RankedLogger(__name__)
 RESULTS_FILE = "results.json"
 # What results.json's `attempts` keeps of each earlier attempt of a resumed run (attempts/<n>/ keeps all).
 ATTEMPT_KEYS = ("status", "error", "signal", "epochs", "global_step", "started_at", "ended_at", "wall_time_s")
@@ -72,19 +74,24 @@ class RunResults(L.Callback):
             if best is None or (value < best["value"] if mode == "min" else value > best["value"]):
                 self.best[name] = {"value": value, "epoch": trainer.current_epoch}
 
-    def interruption(self, err: Interrupted) -> dict[str, Any]:
-        """Where a stop signal left the run, and the command that resumes it there (into this directory);
-        `err`'s message becomes that, in one line."""
-        step = self.trainer.global_step if self.trainer else 0
+    def resume_point(self) -> dict[str, Any]:
+        """The checkpoint to go on from and the command that does it, into this directory (None, None
+        before any checkpoint)."""
         last = self.run_dir / "checkpoints" / "last.ckpt"
-        if last.is_file():
-            resume = resume_command(self.overrides, last, self.run_dir)
-            where = f"step {step}, checkpoint {last}; resume with: {resume}"
+        if not last.is_file():
+            return {"checkpoint": None, "resume": None}
+        return {"checkpoint": str(last), "resume": resume_command(self.overrides, last, self.run_dir)}
+
+    def interruption(self, err: Interrupted) -> dict[str, Any]:
+        """Where a stop signal left the run, and how to resume it; `err`'s message becomes that."""
+        step = self.trainer.global_step if self.trainer else 0
+        point = self.resume_point()
+        if point["resume"]:
+            where = f"step {step}, checkpoint {point['checkpoint']}; resume with: {point['resume']}"
         else:
-            resume = None
             where = f"step {step}, before any checkpoint: the same command starts it again"
         err.args = (f"{err} at {where}",)
-        return {"signal": err.signal_name, "checkpoint": str(last) if resume else None, "resume": resume}
+        return {"signal": err.signal_name, **point}
 
     @rank_zero_only
     def write(
@@ -114,8 +121,12 @@ class RunResults(L.Callback):
             "attempts": self.attempts,  # the earlier ones, when this run resumed in its directory
         }
         path = self.run_dir / RESULTS_FILE
-        atomic_write_text(path, json.dumps(results, indent=2, default=str))
+        try:
+            atomic_write_text(path, json.dumps(results, indent=2, default=str))
+        except OSError as err:  # a full or read-only disk: the terminal has the run's one line still
+            log.error(f"{path} could not be written ({err.strerror or type(err).__name__}); the run {status}")
         return path
+
 
 
 def _attempt(folder: Path, run_dir: Path) -> dict[str, Any]:

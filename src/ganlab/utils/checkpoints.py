@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins import TorchCheckpointIO
 
+from ganlab.utils.disk import cause_is_full_disk, full_disk_error, saved_size
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.files import atomic_open
 
@@ -61,7 +62,8 @@ def check_same_model(checkpoint: dict[str, Any], target: str | None, option: str
 class AtomicCheckpointIO(TorchCheckpointIO):
     """Lightning's torch.save checkpoints, written to a temporary file beside the target and renamed over
     it: a run killed during a save (kill -9, out of memory, pre-emption) leaves the previous `last.ckpt`
-    whole, never half of a new one."""
+    whole, never half of a new one. A full disk is one line saying so (DiskFullError), not torch's zip
+    writer's "unexpected pos"."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any | None = None
@@ -70,7 +72,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             return super().save_checkpoint(checkpoint, path, storage_options)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(path, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with atomic_open(path, "wb") as f:
+                torch.save(checkpoint, f)
+                f.flush()
+                os.fsync(f.fileno())
+        except (OSError, RuntimeError) as err:
+            if cause_is_full_disk(err) is None:
+                raise
+            raise full_disk_error(path, saved_size(checkpoint)) from None

@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 from lightning.fabric.utilities.logger import _flatten_dict, _sanitize_params
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 
 
@@ -26,3 +27,8 @@ def flat_params(params: dict[str, Any]) -> dict[str, Any]:
 def event_writer(logger: TensorBoardLogger) -> Any:
     """The run's own event file writer (SummaryWriter.add_hparams would open a second run folder)."""
     return logger.experiment._get_file_writer()
+
+
+def every_n_epochs(checkpoint: ModelCheckpoint) -> int:
+    """How often a ModelCheckpoint saves (0: not by epochs), to count the files it will keep."""
+    return checkpoint._every_n_epochs
