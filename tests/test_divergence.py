@@ -54,7 +54,7 @@ def test_non_finite_weights_are_never_saved_and_the_last_good_checkpoint_stays(
     assert results["epochs"] == 1  # the epochs that ended in a good state
 
 
-def test_a_non_finite_loss_stops_before_the_optimizer_step(make_cfg, tmp_path: Path) -> None:
+def test_a_non_finite_loss_stops_the_run_naming_its_step_and_loss(make_cfg, tmp_path: Path) -> None:
     with pytest.raises(DivergedError, match=r"^diverged at step 1 \(epoch 0\): train/g_loss is nan; .*"
                        r"model.lr=1e\+30 now.*last good checkpoint: none written yet$"):  # fmt: skip
         train(make_cfg("model.lr=1e30"))

@@ -16,7 +16,6 @@ from torch.optim.swa_utils import AveragedModel
 
 from ganlab.models.augment import check_policy, diff_augment
 from ganlab.models.components import build, check_output
-from ganlab.models.divergence import check_finite_loss
 from ganlab.models.ema import make_ema
 from ganlab.models.interface import GenerativeModel
 from ganlab.models.losses import build_loss
@@ -66,9 +65,10 @@ class GAN(GanlabModule, GenerativeModel):
         fixed_noise_seed: int = 1234,
         compile: bool = False,
         channels_last: bool = False,
+        max_loss: float | None = 1.0e5,
         **kwargs: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(max_loss)
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.image_shape = (channels, image_size, image_size)
@@ -256,7 +256,7 @@ class GAN(GanlabModule, GenerativeModel):
         return real, fake
 
     def _backward_and_step(self, optimizer: Any, loss: torch.Tensor, name: str) -> None:
-        check_finite_loss(self, name, loss)
+        self.watch_loss(name, loss)
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         if self.hparams.grad_clip_val:

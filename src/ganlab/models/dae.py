@@ -8,7 +8,6 @@ import torch
 import torch.nn.functional as F
 
 from ganlab.models.components import build, check_output
-from ganlab.models.divergence import check_finite_loss
 from ganlab.models.interface import Denoises, GenerativeModel, row_grid
 from ganlab.models.module import GanlabModule
 from ganlab.utils.modes import eval_mode
@@ -35,8 +34,9 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
         num_reconstructions: int = 32,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 1234,
+        max_loss: float | None = 1.0e5,
     ) -> None:
-        super().__init__()
+        super().__init__(max_loss)
         self.save_hyperparameters()
         self.num_reconstructions = num_reconstructions
         self.noise_factor = noise_factor
@@ -80,7 +80,7 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
         images, _ = batch
         codes = self.encoder(self.add_noise(images))
         loss = F.mse_loss(self.generator(codes), images)
-        check_finite_loss(self, "train/recon_loss", loss)
+        self.watch_loss("train/recon_loss", loss)
         self._code_sums.append(torch.stack([codes.detach().sum(0), (codes.detach() ** 2).sum(0),
                                             torch.full_like(codes[0], len(codes))]))  # fmt: skip
         self.log("train/recon_loss", loss, prog_bar=True)
@@ -88,6 +88,7 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
 
     def on_train_epoch_end(self) -> None:
         """The codes' mean and standard deviation over the epoch become the sampling prior."""
+        super().on_train_epoch_end()
         if self._code_sums:
             total, squares, count = torch.stack(self._code_sums).sum(0)
             self.code_mean = total / count

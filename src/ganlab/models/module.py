@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ganlab.data.datamodules import ImageDataModule
-from ganlab.models.divergence import check_finite_weights
+from ganlab.models.divergence import LossGuard, check_finite_weights
 from ganlab.utils.checkpoints import check_release
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.hparams import dotted
@@ -24,13 +24,26 @@ class GanlabModule(L.LightningModule):
 
     num_reconstructions = 0  # real images kept for reconstruction grids (the autoencoders set it)
 
-    def __init__(self) -> None:
+    def __init__(self, max_loss: float | None = None) -> None:
         super().__init__()
         # Real images for reconstruction grids (on_fit_start); None until then, or without them.
         self.register_buffer("fixed_real", None, persistent=False)
+        self.loss_guard = LossGuard(max_loss)
+
+    def watch_loss(self, name: str, loss: torch.Tensor) -> None:
+        """Every training loss, before its backward pass: see LossGuard."""
+        self.loss_guard.watch(name, loss, self.global_step)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if (batch_idx + 1) % self.trainer.log_every_n_steps == 0:
+            self.loss_guard.check(self)
+
+    def on_train_epoch_end(self) -> None:
+        self.loss_guard.check(self)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Refused before a byte is written: a checkpoint with non-finite weights is never the "last" one.
+        # Refused before a byte is written: no checkpoint holds what a diverged step made of the weights.
+        self.loss_guard.check(self)
         check_finite_weights(self, checkpoint["state_dict"])
         # With the RNG state saved, a resumed run draws the same noise and batches as an uninterrupted one.
         checkpoint["rng_states"] = collect_rng_states()
