@@ -8,14 +8,14 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
-from ganlab.callbacks import DiskSpace, LastCheckpoint, RunConfig, RunResults, StopOnSignal
+from ganlab.callbacks import CoreShare, DiskSpace, LastCheckpoint, RunConfig, RunResults, StopOnSignal
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, check_same_model, load_checkpoint
 from ganlab.utils.disk import DiskFullError, cause_is_full_disk, full_disk_error
-from ganlab.utils.errors import DivergedError, GanlabError
+from ganlab.utils.errors import DivergedError, GanlabError, first_line
 from ganlab.utils.hparams import HPARAM_METRICS, log_hparams, run_hparams
 from ganlab.utils.instantiate import instantiate_group
 from ganlab.utils.provenance import describe as describe_recipes
@@ -35,8 +35,8 @@ def train(cfg: DictConfig) -> float | None:
     run_dir.refuse_if_used(cfg)
     results = RunResults(cfg)
     try:
-        with StopSignals() as signals:
-            value = _fit(cfg, results, signals)
+        with StopSignals() as signals, CoreShare(cfg.get("threads")) as cores:
+            value = _fit(cfg, results, signals, cores)
     except Interrupted as err:
         results.write("interrupted", err, **results.interruption(err))
         raise
@@ -46,6 +46,11 @@ def train(cfg: DictConfig) -> float | None:
     except Exception as err:
         if (full := cause_is_full_disk(err)) and not isinstance(err, GanlabError):  # a grid, a log, ...
             err = full_disk_error(full.filename or cfg.paths.output_dir, None)
+        elif _out_of_memory(err):
+            err = GanlabError(
+                f"out of memory ({first_line(err)[:120]}) at data.image_size={cfg.data.get('image_size')}, "
+                f"data.batch_size={cfg.data.get('batch_size')}: lower data.batch_size or data.image_size"
+            )
         if isinstance(err, DiskFullError):  # free some space, then go on from the last checkpoint
             point = results.resume_point()
             if point["resume"]:
@@ -61,7 +66,14 @@ def train(cfg: DictConfig) -> float | None:
     return value
 
 
-def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals) -> float | None:
+def _out_of_memory(err: BaseException) -> bool:
+    """A GPU's out-of-memory error, or the CPU allocator's "can't allocate memory"."""
+    return isinstance(err, torch.OutOfMemoryError) or (
+        isinstance(err, RuntimeError) and "can't allocate memory" in str(err)
+    )
+
+
+def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: CoreShare) -> float | None:
     check_settings(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -94,7 +106,7 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals) -> float | 
             raise GanlabError(f"init_from works with the GAN models, not {type(model).__name__}")
         model.load_weights(warm_start)
         log.info("weights from %s; optimizers, counters and schedules start afresh", init_from)
-    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results, DiskSpace()]
+    callbacks = [*instantiate_group(cfg.get("callbacks")), RunConfig(cfg), results, DiskSpace(), cores]
     callbacks.append(StopOnSignal(signals))
     # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far),
     # and a stop signal's checkpoint after that, with its place in the epoch

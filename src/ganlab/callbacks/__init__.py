@@ -1,4 +1,5 @@
 from ganlab.callbacks.best_checkpoint import BestCheckpoint
+from ganlab.callbacks.core_share import CoreShare
 from ganlab.callbacks.disk_space import DiskSpace
 from ganlab.callbacks.last_checkpoint import LastCheckpoint
 from ganlab.callbacks.metrics import GenerativeMetrics
@@ -9,6 +10,7 @@ from ganlab.callbacks.stop_on_signal import StopOnSignal
 
 __all__ = [
     "BestCheckpoint",
+    "CoreShare",
     "DiskSpace",
     "GenerativeMetrics",
     "LastCheckpoint",

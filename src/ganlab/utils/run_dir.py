@@ -119,10 +119,18 @@ def _alive(owner: dict) -> bool:
     if owner.get("host") != socket.gethostname() or owner.get("pid") == os.getpid():
         return False
     try:
-        os.kill(int(owner["pid"]), 0)
-    except PermissionError:  # someone else's process
+        return pid_alive(int(owner["pid"]))
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    """A process `pid` runs on this machine (someone else's counts)."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
         return True
-    except (OSError, ValueError, KeyError):
+    except OSError:
         return False
     return True
 
