@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import struct
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -88,12 +89,33 @@ def resize_array(images: np.ndarray, image_size: int, channels: int) -> np.ndarr
 
 
 def list_images(root: Path) -> list[Path]:
-    """All image files below root (recursive), sorted so the cache key and label order are stable."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    """All image files below root (recursive), sorted so the cache key and label order are stable. Other
+    files (hidden ones aside) are counted by kind in one line, so none is left out without a word."""
+    images: list[Path] = []
+    others: Counter[str] = Counter()
+    for path in root.rglob("*"):
+        if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+            images.append(path)
+        elif not path.name.startswith(".") and path.is_file():
+            others[path.suffix.lower() or "without extension"] += 1
+    if others:
+        by_count = sorted(others.items(), key=lambda kind: (-kind[1], kind[0]))
+        kinds = ", ".join(f"{count} {kind}" for kind, count in by_count)
+        left_out = sum(others.values())
+        log.info(f"'{root}': left out {left_out} files that are not {IMAGE_KINDS} images ({kinds})")
+    return sorted(images)
 
 
 def load_image(path: Path, image_size: int, channels: int, crop_size: int | None = None) -> np.ndarray:
-    """Decode one file to (channels, image_size, image_size) uint8.
+    """Decode one file to (channels, image_size, image_size) uint8 (see `load_sized`)."""
+    return load_sized(path, image_size, channels, crop_size)[0]
+
+
+def load_sized(
+    path: Path, image_size: int, channels: int, crop_size: int | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode one file to (channels, image_size, image_size) uint8, and the (width, height) it was resized
+    from.
 
     Every common mode decodes to what a viewer shows: EXIF-rotated photos are turned upright, 16-bit
     grayscale is scaled to 8 bits (not clipped), palette and CMYK become RGB, transparent pixels are
@@ -112,9 +134,10 @@ def load_image(path: Path, image_size: int, channels: int, crop_size: int | None
         side = min(crop_size, width, height)
         left, top = (width - side) // 2, (height - side) // 2
         image = image.crop((left, top, left + side, top + side))
+    source = image.size
     image = ImageOps.fit(image, (image_size, image_size), method=Image.Resampling.LANCZOS)
     array = np.asarray(image, dtype=np.uint8)
-    return array[None] if channels == 1 else array.transpose(2, 0, 1)
+    return (array[None] if channels == 1 else array.transpose(2, 0, 1)), source
 
 
 def _eight_bit(image: Image.Image) -> Image.Image:
@@ -133,17 +156,23 @@ def decode_images(
     channels: int,
     crop_size: int | None = None,
     workers: int | None = None,
+    setting: str = "data.image_size",
 ) -> tuple[np.ndarray, list[int], list[Path]]:
     """Decode many files in threads (PIL releases the GIL while decoding).
 
-    Returns the images that could be read, their indices into `paths`, and the files that could not.
+    Returns the images that could be read, their indices into `paths`, and the files that could not. The
+    memory the decoded set takes is checked first (refused naming `setting`), and images under half the
+    size they are scaled to are counted in one warning.
     """
+    check_memory(len(paths), channels, image_size, setting)
+    sizes: dict[Path, tuple[int, int]] = {}  # (width, height) before resizing
 
     def one(path: Path) -> np.ndarray | None:
         try:
-            return load_image(path, image_size, channels, crop_size)
+            array, sizes[path] = load_sized(path, image_size, channels, crop_size)
         except _DECODE_ERRORS:
             return None
+        return array
 
     workers = workers or min(8, os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -152,12 +181,45 @@ def decode_images(
         )
     kept = [i for i, r in enumerate(results) if r is not None]
     failed = [paths[i] for i, r in enumerate(results) if r is None]
+    small = [(path, size) for path, size in sizes.items() if min(size) < image_size / 2]
+    if small:
+        path, (width, height) = min(small, key=lambda item: min(item[1]))
+        log.warning(
+            f"{len(small)} of {len(kept)} images are under half of {setting}={image_size} on a side (the "
+            f"smallest: '{path}', {width}x{height}): upscaled, they train G on blur; lower {setting} or "
+            "leave them out"
+        )
     images = (
         np.stack([results[i] for i in kept])
         if kept
         else np.empty((0, channels, image_size, image_size), np.uint8)
     )
     return images, kept, failed
+
+
+def check_memory(count: int, channels: int, image_size: int, setting: str) -> None:
+    """Refuse, before decoding, a set that would not fit in memory at this size (decoded images, then
+    their stacked copy: twice the uint8 array)."""
+    needed = 2 * count * channels * image_size**2
+    free = available_memory()
+    if free is not None and needed > free:
+        raise GanlabError(
+            f"{setting}={image_size} needs {needed / 2**30:.1f} GB to decode {count} images "
+            f"({channels}x{image_size}x{image_size} bytes each, twice while stacking), {free / 2**30:.1f} GB "
+            f"is free: lower {setting}"
+        )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory free for this process to take (Linux: MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
 
 
 def require_folder(root: Path, dataset: str, hint: str) -> None:
