@@ -4,15 +4,17 @@ not read, and a size whose decoded set cannot fit in memory."""
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_image
+from conftest import run_command, write_image
+from test_faults import error_lines
 
 from ganlab.data import ImageFolderDataModule
-from ganlab.data.sources import available_memory
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.memory import available_memory
 
 
 def messages(caplog, level: int) -> list[str]:
@@ -54,3 +56,17 @@ def test_an_image_size_too_large_for_memory_is_refused_before_decoding(tmp_path:
                        r"data.image_size$"):  # fmt: skip
         module.setup()
     assert not list(tmp_path.glob("*.npy"))  # nothing decoded, nothing cached
+
+
+def test_a_network_too_large_for_memory_is_refused_before_allocating(project: Path) -> None:
+    """DCGAN at 4096 px has 139 GB of weights: refused from the meta device's count, in one line."""
+    free = available_memory()
+    if free is None or free > 130 * 2**30:
+        pytest.skip("this machine says nothing of its free memory, or could hold 139 GB of weights")
+    result = run_command("python train.py data.image_size=4096", project, "trainer.max_epochs=1")
+    assert result.returncode == 1
+    [line] = error_lines(result.stderr)
+    assert re.fullmatch(
+        r"error: model.generator at data.image_size=4096 has 138.7 GB of weights and [\d.]+ GB of memory is "
+        r"free: lower data.image_size \(or model.generator.width\)", line
+    ), line

@@ -17,6 +17,7 @@ from rich.progress import track
 from torchvision.transforms.v2 import functional as TF
 
 from ganlab.utils.errors import DatasetNotFoundError, GanlabError
+from ganlab.utils.memory import available_memory, gigabytes
 from ganlab.utils.ranked_log import RankedLogger
 
 log = RankedLogger(__name__)
@@ -204,22 +205,10 @@ def check_memory(count: int, channels: int, image_size: int, setting: str) -> No
     free = available_memory()
     if free is not None and needed > free:
         raise GanlabError(
-            f"{setting}={image_size} needs {needed / 2**30:.1f} GB to decode {count} images "
-            f"({channels}x{image_size}x{image_size} bytes each, twice while stacking), {free / 2**30:.1f} GB "
+            f"{setting}={image_size} needs {gigabytes(needed)} to decode {count} images "
+            f"({channels}x{image_size}x{image_size} bytes each, twice while stacking), {gigabytes(free)} "
             f"is free: lower {setting}"
         )
-
-
-def available_memory() -> int | None:
-    """Bytes of memory free for this process to take (Linux: MemAvailable), None where unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 def require_folder(root: Path, dataset: str, hint: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ganlab.utils.errors import GanlabError, first_line
+from ganlab.utils.memory import available_memory, gigabytes
 from ganlab.utils.settings import instantiate, locate
 
 
@@ -35,7 +36,32 @@ def build(node: dict[str, Any], setting: str, **shape: Any) -> Any:
             "put its package on PYTHONPATH (or install it) and check the name"
         ) from None
     fix = f"the model passes it {', '.join(shape) or 'nothing'} (docs/extending.md)"
+    _check_size(node, setting, fix, shape)
     return instantiate(node, setting, fix=fix, **shape)
+
+
+def _check_size(node: dict[str, Any], setting: str, fix: str, shape: dict[str, Any]) -> None:
+    """Built first on the meta device (no memory): a network whose weights alone exceed the free memory
+    (a DCGAN at data.image_size=4096 has 36 GB of them) is refused naming the image size, before the
+    allocation fails. A class that cannot be built there is left to the real build."""
+    free = available_memory()
+    if free is None:
+        return
+    try:
+        with torch.device("meta"):
+            network = instantiate(node, setting, fix=fix, **shape)
+    except Exception:
+        return
+    if not isinstance(network, torch.nn.Module):
+        return
+    size = sum(p.numel() * p.element_size() for p in network.parameters())
+    if size > free:
+        at = f" at data.image_size={shape['image_size']}" if "image_size" in shape else ""
+        narrower = f" (or {setting}.width)" if "width" in node else ""
+        raise GanlabError(
+            f"{setting}{at} has {gigabytes(size)} of weights and {gigabytes(free)} of memory is free: lower "
+            f"data.image_size{narrower}"
+        )
 
 
 def check_output(output: Any, expected: tuple[int, ...], setting: str, what: str, fix: str) -> None:
