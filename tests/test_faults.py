@@ -153,7 +153,7 @@ BAD_VALUES = {
     "+model.lr_typo=1": "error: model.lr_typo is not a setting of GAN: known are augment, beta1, beta2, "
     "channels, channels_last, compile, discriminator, ema_decay, ema_rampup, ema_start, fixed_noise_seed, "
     "generator, grad_clip_algorithm, grad_clip_val, image_size, label_noise, label_smoothing, latent_dim, "
-    "latent_prior, loss, lr, lr_d, lr_g, n_critic, num_fixed_samples, optimizer",
+    "latent_prior, loss, lr, lr_d, lr_g, max_loss, n_critic, num_fixed_samples, optimizer",
     "model.generator._target_=nolab.nets.G": "error: model.generator._target_='nolab.nets.G' cannot be "
     "imported (ModuleNotFoundError: No module named 'nolab'): put its package on PYTHONPATH (or install it) "
     "and check the name",
@@ -165,6 +165,9 @@ BAD_VALUES = {
 # The same checks, through train() (the command prints these messages as above, after "error: ").
 MORE_BAD_VALUES = {
     "model.beta1=2": "model.beta1=2 is out of range: pass a value in [0, 1), e.g. 0.5",
+    "model.max_loss=0": "model.max_loss=0 is out of range: pass a positive bound on a loss's size, e.g. 1e5, "
+    "or null",
+    "threads=0": "threads=0 is out of range: pass a whole number of threads (1 or more) or null",
     "data.batch_size=0": "data.batch_size=0 is out of range: pass a positive whole number, e.g. 64",
     "data.flip=maybe": "data.flip='maybe' is not true or false: pass data.flip=<true or false>",
     "trainer.max_epochs=-5": "trainer.max_epochs=-5 is out of range: pass -1 (no limit) or a number of "

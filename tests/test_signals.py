@@ -15,29 +15,37 @@ import lightning as L
 import pytest
 import torch
 from conftest import copy_project, run_command
-from test_faults import TESTS, error_lines, run_train, weights
+from test_faults import RUN, TESTS, error_lines, run_train, weights
 
 
 class SignalAt(L.Callback):
     """`times` x signal `signum` to this very process as batch `batch` of epoch `epoch` starts (once: the
     resumed run passes there again only if it resumed before it)."""
 
-    def __init__(self, epoch: int, batch: int, signum: int, times: int = 1) -> None:
-        self.at, self.signum, self.times = (epoch, batch), signum, times
+    def __init__(self, epoch: int, batch: int, signum: int, times: int = 1, rank: int = 0) -> None:
+        self.at, self.signum, self.times, self.rank = (epoch, batch), signum, times, rank
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx: int) -> None:
         sent = Path(trainer.default_root_dir) / "signal_sent"
-        if (trainer.current_epoch, batch_idx) == self.at and not sent.exists():
+        here = (trainer.current_epoch, batch_idx) == self.at and trainer.global_rank == self.rank
+        if here and not sent.exists():
             sent.touch()
             for _ in range(self.times):
                 os.kill(os.getpid(), self.signum)
 
 
-def signal_at(batch: int, signum: int, times: int = 1) -> list[str]:
+class SignalAtSetup(L.Callback):
+    """SIGTERM as the Trainer sets up: before training, while data and model are being prepared."""
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def signal_at(batch: int, signum: int, times: int = 1, rank: int = 0) -> list[str]:
     return [
         "+callbacks.signal._target_=test_signals.SignalAt", "+callbacks.signal.epoch=1",
         f"+callbacks.signal.batch={batch}", f"+callbacks.signal.signum={signum}",
-        f"+callbacks.signal.times={times}",
+        f"+callbacks.signal.times={times}", f"+callbacks.signal.rank={rank}",
     ]  # fmt: skip
 
 
@@ -130,3 +138,55 @@ def test_a_failed_resume_changes_nothing_and_a_resume_keeps_every_attempt(projec
     kept = snapshot(run / "attempts" / "1")
     assert kept == {name: before[name] for name in kept}  # the first attempt's record, byte for byte
     assert set(kept) == {"results.json", ".hydra/config.yaml", ".hydra/hydra.yaml", ".hydra/overrides.yaml"}
+
+
+def test_a_signal_before_training_stops_at_once_and_says_there_is_no_checkpoint(project: Path) -> None:
+    run = project / "run"
+    stopped = run_train(project, run, "+callbacks.signal._target_=test_signals.SignalAtSetup")
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    assert error_lines(stopped.stderr) == [
+        "interrupted: stopped at once by SIGTERM at step 0, before any checkpoint: start it again (into a "
+        "new run folder)"
+    ]
+    results = json.loads((run / "results.json").read_text())
+    assert (results["status"], results["signal"], results["resume"]) == ("interrupted", "SIGTERM", None)
+
+
+def test_a_signal_to_one_ddp_process_stops_both_at_the_same_batch_with_one_checkpoint(project: Path) -> None:
+    """Two CPU processes (gloo); SIGTERM reaches rank 1 only, the one that writes nothing."""
+    run = project / "run"
+    ddp = ["trainer=ddp", "trainer.devices=2", "trainer.accelerator=cpu"]
+    stopped = run_train(project, run, *ddp, *signal_at(2, signal.SIGTERM, rank=1))
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    said = ("interrupted", "error", "Traceback")  # besides Lightning's lines on setting up DDP
+    lines = [line for line in error_lines(stopped.stderr) if line.startswith(said)]
+    assert len(lines) == 1, stopped.stderr[-3000:]  # rank 0's: one line for the run
+    line = lines[0]
+    assert line.startswith(f"interrupted: stopped by SIGTERM at step 18, checkpoint {last}; resume"), line
+    assert [p.name for p in last.parent.iterdir()] == ["last.ckpt"]
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 18
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert torch.load(last, map_location="cpu", weights_only=True)["global_step"] == 36
+
+
+def test_a_signal_during_a_sweep_stops_the_sweep_with_the_jobs_resume_command(project: Path) -> None:
+    stopped = run_command(
+        "python train.py -m model.lr=1e-4,2e-4", project, *RUN, *signal_at(2, signal.SIGTERM),
+        env={"PYTHONPATH": str(TESTS)},
+    )  # fmt: skip
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    [sweep] = (project / "outputs" / "train" / "multiruns").iterdir()
+    [job] = [p for p in sweep.iterdir() if p.name[0].isdigit()]  # the second job never started
+    last = job / "checkpoints" / "last.ckpt"
+    [line] = error_lines(stopped.stderr)
+    assert line.startswith(f"interrupted: stopped by SIGTERM at step 18, checkpoint {last}; resume"), line
+    # Hydra's form of the job's overrides; its folder name holds '=' and ',': quoted for Hydra and the shell
+    assert " model.lr=0.0001 " in line and f" \"hydra.run.dir='{job}'\"" in line, line
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    results = json.loads((job / "results.json").read_text())
+    assert (results["status"], results["global_step"], results["attempts"][0]["signal"]) == (
+        "completed", 36, "SIGTERM"
+    )

@@ -51,7 +51,7 @@ def test_threads_set_fixes_the_count_and_bad_values_are_one_line(tmp_path: Path,
         assert torch.get_num_threads() == 1
     assert not (tmp_path / "runs").exists()  # a fixed count signs in nowhere
     for bad in (0, "many", 1.5):
-        with pytest.raises(GanlabError, match=rf"^threads={bad!r}: pass a whole number of threads"):
+        with pytest.raises(GanlabError, match=rf"^threads={bad!r} is out of range: pass a whole number"):
             CoreShare(bad)
 
 

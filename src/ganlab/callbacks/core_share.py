@@ -33,7 +33,9 @@ class CoreShare(L.Callback):
 
     def __init__(self, threads: int | None, registry: Path | None = None) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-            raise GanlabError(f"threads={threads!r}: pass a whole number of threads (1 or more), or null")
+            raise GanlabError(
+                f"threads={threads!r} is out of range: pass a whole number of threads (1 or more) or null"
+            )
         self.threads = threads
         self.registry = registry or Path(tempfile.gettempdir()) / f"ganlab-runs-{os.getuid()}"
         self.entry = self.registry / str(os.getpid())

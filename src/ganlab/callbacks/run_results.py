@@ -89,7 +89,7 @@ class RunResults(L.Callback):
         if point["resume"]:
             where = f"step {step}, checkpoint {point['checkpoint']}; resume with: {point['resume']}"
         else:
-            where = f"step {step}, before any checkpoint: the same command starts it again"
+            where = f"step {step}, before any checkpoint: start it again (into a new run folder)"
         err.args = (f"{err} at {where}",)
         return {"signal": err.signal_name, **point}
 
@@ -150,7 +150,15 @@ def resume_command(overrides: list[str], checkpoint: Path, run_dir: Path) -> str
     overrides (less any earlier ckpt_path/init_from), quoted for the shell and for Hydra."""
     kept = [o for o in overrides if not o.lstrip("+~").startswith(("ckpt_path=", "init_from="))]
     args = [*kept, f"ckpt_path={_hydra_quoted(checkpoint)}", f"hydra.run.dir={_hydra_quoted(run_dir)}"]
-    return shlex.join(["python", sys.argv[0], *args])
+    return " ".join(_shell_quoted(arg) for arg in ["python", sys.argv[0], *args])
+
+
+def _shell_quoted(arg: str) -> str:
+    """One shell word: bare when safe, in double quotes around Hydra's single ones where they suffice
+    (readable: "hydra.run.dir='.../0_model.lr=1e-4'"), else shlex's quoting."""
+    if shlex.quote(arg) == arg:
+        return arg
+    return f'"{arg}"' if not set(arg) & set('"$`\\!') else shlex.quote(arg)
 
 
 def _hydra_quoted(path: Path) -> str:

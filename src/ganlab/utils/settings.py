@@ -44,6 +44,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool, str]] = {
     "ema_rampup": (0, None, False, "a positive number, e.g. 0.5, or null"),
     "max_epochs": (-1, None, True, "-1 (no limit) or a number of epochs"),
     "num_samples": (2, None, True, "2 or more images"),
+    "max_loss": (0, None, False, "a positive bound on a loss's size, e.g. 1e5, or null"),
 }
 _HIGH_INCLUSIVE = {"noise_factor"}
 # Settings bounded together: (names, the largest their sum may approach, what to say).
