@@ -65,7 +65,7 @@ def straight(tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor
     return weights(project / "straight" / "checkpoints" / "last.ckpt")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGUSR1])
 def test_a_stop_signal_saves_at_the_next_batch_and_resumes_exactly(project: Path, straight, signum) -> None:
     batch = random.Random().randrange(6)  # a random batch of epoch 1 (of 0, 1, 2; 6 batches each)
     run = project / "run"

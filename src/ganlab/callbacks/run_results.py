@@ -128,7 +128,6 @@ class RunResults(L.Callback):
         return path
 
 
-
 def _attempt(folder: Path, run_dir: Path) -> dict[str, Any]:
     try:
         earlier = json.loads((folder / RESULTS_FILE).read_text())
