@@ -95,7 +95,11 @@ def test_readme_sweep_as_typed_ends_with_table_heatmap_and_contact_sheet(project
     result, sweep = run_readme_sweep(command, project, *BUDGET)
     found = results(sweep)
     assert len(found) == 4 and {r["status"] for r in found.values()} == {"completed"}
-    assert all("model.beta1=" in name for name in found)  # readable run names side by side in TensorBoard
+    # readable run names side by side in TensorBoard, that paste into a command as they are (no '=' or ',')
+    assert sorted(name.split("_", 1)[1].split("_trainer.")[0] for name in found) == [
+        "model.beta1-0.3_model.lr-0.0001", "model.beta1-0.3_model.lr-0.0002",
+        "model.beta1-0.5_model.lr-0.0001", "model.beta1-0.5_model.lr-0.0002",
+    ]  # fmt: skip
     settings = set()
     for name in found:
         checkpoint = torch.load(sweep / name / "checkpoints" / "last.ckpt", weights_only=True)

@@ -66,6 +66,16 @@ def train(cfg: DictConfig) -> float | None:
     return value
 
 
+def _closing_line(cfg: DictConfig, trainer: L.Trainer) -> None:
+    """Where the run's results are and what to do with them next."""
+    run = cfg.paths.output_dir
+    last = next((c.path for c in trainer.checkpoint_callbacks if isinstance(c, LastCheckpoint)), None)
+    if last is None or not last.is_file():
+        log.info("done: %s (tensorboard --logdir %s)", run, run)
+        return
+    log.info("done: %s (checkpoints/, samples/); evaluate: python evaluate.py ckpt_path=%s", run, last)
+
+
 def _out_of_memory(err: BaseException) -> bool:
     """A GPU's out-of-memory error, or the CPU allocator's "can't allocate memory"."""
     return isinstance(err, torch.OutOfMemoryError) or (
@@ -89,7 +99,7 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: Core
         if checkpoint is not None:
             check_same_model(checkpoint, cfg.model.get("_target_"), option)
     run_dir.prepare(cfg)
-    log.info("run directory: %s", cfg.paths.output_dir)
+    log.info("run directory: %s (watch it: tensorboard --logdir %s)", *[cfg.paths.output_dir] * 2)
     results.set_by = recipe_settings(cfg)
     for line in describe_recipes(results.set_by):
         log.info(line)
@@ -125,7 +135,7 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: Core
         trainer.test(model=model, datamodule=datamodule)
     if isinstance(model, Exports) and (exported := model.export()) is not None:
         log.info("exported %s to %s", type(model).__name__, exported)
-    log.info("run directory: %s (tensorboard --logdir %s)", cfg.paths.output_dir, cfg.paths.log_dir)
+    _closing_line(cfg, trainer)
 
     metric_name = cfg.get("optimized_metric")
     if not metric_name:

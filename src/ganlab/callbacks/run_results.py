@@ -154,7 +154,7 @@ def resume_command(overrides: list[str], checkpoint: Path, run_dir: Path) -> str
 
 def _shell_quoted(arg: str) -> str:
     """One shell word: bare when safe, in double quotes around Hydra's single ones where they suffice
-    (readable: "hydra.run.dir='.../0_model.lr=1e-4'"), else shlex's quoting."""
+    (readable: "hydra.run.dir='/my runs/x'"), else shlex's quoting."""
     if shlex.quote(arg) == arg:
         return arg
     return f'"{arg}"' if not set(arg) & set('"$`\\!') else shlex.quote(arg)
@@ -163,7 +163,7 @@ def _shell_quoted(arg: str) -> str:
 def _hydra_quoted(path: Path) -> str:
     """A path as a Hydra override value: bare when plain, else in quotes (spaces, commas, brackets...)."""
     text = str(path)
-    if all(c.isalnum() or c in "/._-" for c in text):
+    if all(c.isalnum() or c in "/._-+" for c in text):
         return text
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 

@@ -25,8 +25,12 @@ T = TypeVar("T")
 
 
 def _run_dirname(num: Any, overrides: str) -> str:
-    """Multirun sub-folder `<num>_<overrides>`, made safe as one path component and kept short."""
-    safe = re.sub(r"[^\w.,=+-]", "_", str(overrides))[:150]
+    """Multirun sub-folder `<num>_<overrides as a slug>` (`3_model.beta1-0.5_model.lr-0.0002`): one path
+    component, kept short, and free of what a shell or Hydra would read ('=' ',' quotes, brackets, spaces),
+    so a path copied out of a sweep pastes into any command as it is. The overrides themselves are in the
+    job's .hydra/overrides.yaml and results.json."""
+    slug = str(overrides).replace("=", "-").replace(",", "_")
+    safe = re.sub(r"[^\w.+-]", "_", slug)[:150]
     return f"{num}_{safe}" if safe else str(num)
 
 

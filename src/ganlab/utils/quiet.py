@@ -17,6 +17,8 @@ DROPPED_LOG_LINES = (
     "HPU available:",
     "Trainer already configured with model summary callbacks",
     "`weights_only` was not set",
+    "`Trainer.fit` stopped:",  # printed into the progress bar's last line; ganlab's closing line follows
+    "`Trainer(limit_train_batches=1.0)` was configured",  # the default, not a setting the user made
 )
 EMITTERS = (
     "lightning.pytorch.utilities.rank_zero",
@@ -26,6 +28,7 @@ EMITTERS = (
 DROPPED_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)",
     "You're resuming from a checkpoint that ended before the epoch ended",
+    r"The number of training batches \(\d+\) is smaller than the logging interval",  # short budgets
 )
 
 

@@ -1,0 +1,48 @@
+"""What a user sees and copies: a quiet terminal with the run folder at the start and one closing line,
+and sweep job paths that paste into any command as printed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import run_command
+from test_sweeps import BUDGET, the_sweep
+
+NOISE = (
+    "`Trainer(limit_train_batches=1.0)` was configured",  # the default, not the user's setting
+    "is smaller than the logging interval",  # a short budget, as every test and first try has
+    "`Trainer.fit` stopped:",  # glued to the progress bar's last line
+    "Traceback",
+)
+
+
+def test_a_default_run_starts_with_its_folder_and_ends_with_one_closing_line(project: Path) -> None:
+    result = run_command("python train.py", project, *BUDGET)
+    assert result.returncode == 0, result.stderr[-3000:]
+    output = result.stdout + result.stderr
+    assert not [noise for noise in NOISE if noise in output], output[-3000:]
+    [run] = (project / "outputs" / "train" / "runs").iterdir()
+    assert f"run directory: {run} (watch it: tensorboard --logdir {run})" in output
+    closing = [line for line in result.stdout.splitlines() if "ganlab.train" in line][-1]
+    last = run / "checkpoints" / "last.ckpt"
+    evaluate = f"evaluate: python evaluate.py ckpt_path={last}"
+    assert closing.endswith(f"done: {run} (checkpoints/, samples/); {evaluate}"), closing
+
+
+def test_a_sweep_jobs_checkpoint_pastes_into_evaluate_and_train_as_printed(project: Path) -> None:
+    swept = run_command("python train.py -m model.lr=1e-4,2e-4", project, *BUDGET)
+    assert swept.returncode == 0, swept.stderr[-3000:]
+    printed = re.findall(r"evaluate: (python evaluate\.py ckpt_path=\S+)", swept.stdout)
+    assert len(printed) == 2, swept.stdout[-3000:]
+    job = Path(printed[0].split("ckpt_path=")[1]).parents[1]
+    assert job.parent == the_sweep(project) and "=" not in job.name and "," not in job.name
+    evaluated = run_command(printed[0] + " task=interpolate", project)
+    assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+    assert list((project / "outputs").glob("evaluate/runs/*/interpolate_*.png"))
+    resumed = run_command(
+        f"python train.py {printed[0].split(' ', 2)[2]} hydra.run.dir={job}", project,
+        "trainer.max_epochs=2", "trainer.limit_train_batches=2",
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (job / "attempts" / "1" / "results.json").is_file()  # the sweep's attempt, kept
