@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
 import shutil
@@ -193,3 +194,17 @@ def run_command(command: str, cwd: Path, *budget: str, env: dict | None = None, 
         text=True,
         timeout=timeout,
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`subprocess`: the tests that run the commands in their own processes (a copy of the project, a
+    real sweep, real signals), most of the suite's time; `slow` marks the longest in-process ones.
+    `python -m pytest -m "not subprocess and not slow"` checks the core in about two minutes; the README's
+    `python -m pytest` (and CI) runs everything."""
+    spawning = ("run_command(", "run_train(", "subprocess.", "resume(", "run_readme_sweep(")
+    for item in items:
+        function = getattr(item, "function", None)
+        source = inspect.getsource(function) if function is not None else ""
+        fixtures = set(getattr(item, "fixturenames", ())) & {"project", "user_folder"}
+        if fixtures or any(call in source for call in spawning):
+            item.add_marker(pytest.mark.subprocess)

@@ -53,6 +53,7 @@ def test_reconstruction_then_regularisation_steps(tmp_path: Path) -> None:
         assert changed == moves[opt], opt
 
 
+@pytest.mark.slow
 def test_train_grids_and_evaluate(make_cfg, make_eval_cfg, classifier_file: Path, tmp_path: Path) -> None:
     overrides = ["model=aae", "model.encoder.width=8", "model.num_reconstructions=16"]
     train(make_cfg(*overrides, run_dir=tmp_path / "aae", drop=("model.discriminator.width",)))

@@ -74,6 +74,7 @@ def test_needs_classes_and_labelled_images(tmp_path: Path) -> None:
         trainer.fit(CGAN(**TINY_CGAN), data)
 
 
+@pytest.mark.slow
 def test_train_and_evaluate_a_cgan(make_cfg, make_eval_cfg, classifier_file: Path, tmp_path: Path) -> None:
     train(make_cfg("model=cgan", "model.embed_dim=4", run_dir=tmp_path / "cgan"))
     grid = Image.open(tmp_path / "cgan" / "samples" / "fixed_noise_epoch_000.png")

@@ -23,6 +23,7 @@ DAE_TINY = ("model=dae", "model.encoder.width=8", "model.latent_dim=16", "model.
 NOT_IN_DAE = ("model.discriminator.width",)
 
 
+@pytest.mark.slow
 def test_learns_to_remove_the_noise(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = DAE(

@@ -240,6 +240,7 @@ def test_missing_folder_names_it_and_where_to_download(make_cfg, tmp_path: Path)
     assert "kaggle.com/datasets/splcher/animefacedataset" in message and "data.root=" in message
 
 
+@pytest.mark.slow
 def test_anime_faces_from_shared_data(make_cfg) -> None:
     cfg = make_cfg("data=anime", f"data.root={shared('anime-faces/images')}", "data.batch_size=16")
     dm = hydra.utils.instantiate(cfg.data)

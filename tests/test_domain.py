@@ -26,6 +26,7 @@ def test_classifier_learns_the_digits(classifier_file: Path, tmp_path: Path) -> 
     assert features(images)["pool"].shape == (500, 128)
 
 
+@pytest.mark.slow
 def test_domain_scores_rank_real_digits_above_noise(classifier_file: Path, tmp_path: Path) -> None:
     real = torch.from_numpy(np.asarray(MnistMiniDataModule(cache_dir=tmp_path).real_images()))
     noise = torch.randint(0, 256, (500, 1, 28, 28), dtype=torch.uint8)

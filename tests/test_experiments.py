@@ -22,6 +22,7 @@ def test_the_recipes_are_there() -> None:
     } <= set(EXPERIMENTS)  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_trains_one_batch(
     name: str, make_cfg, inception_weights: Path, classifier_file: Path, tmp_path: Path

@@ -40,6 +40,7 @@ def load_folder(root: Path) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
 
 
+@pytest.mark.slow
 def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path, tmp_path: Path) -> None:
     n = 48
     fake_dir = image_folder(tmp_path / "fake", n, seed=1, tint=(40, -20, 0))
@@ -72,6 +73,7 @@ def test_fid_is_kid_match_torch_fidelity(make_eval_cfg, inception_weights: Path,
         assert value == pytest.approx(reference[key], rel=1e-2), key
 
 
+@pytest.mark.slow
 def test_same_set_against_itself_gives_fid_near_zero(inception_weights: Path, tmp_path: Path) -> None:
     images = load_folder(image_folder(tmp_path / "a", 24, seed=3, tint=(0, 0, 0)))
     scores = GenerativeScores(
@@ -167,6 +169,7 @@ def test_missing_weights_file_is_named(tmp_path: Path) -> None:
         InceptionFeatures(tmp_path / "nope.pth")
 
 
+@pytest.mark.slow
 def test_training_logs_metrics_keeps_best_checkpoint_and_caches_real_stats(
     make_cfg, inception_weights: Path, dataset_cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import run_command
-from test_sweeps import BUDGET, the_sweep
+from conftest import PROJECT, run_command
+from test_sweeps import BUDGET, readme_commands, the_sweep
 
 NOISE = (
     "`Trainer(limit_train_batches=1.0)` was configured",  # the default, not the user's setting
@@ -46,3 +46,17 @@ def test_a_sweep_jobs_checkpoint_pastes_into_evaluate_and_train_as_printed(proje
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert (job / "attempts" / "1" / "results.json").is_file()  # the sweep's attempt, kept
+
+
+QUICK = 'python -m pytest -m "not subprocess and not slow"'
+
+
+def test_the_quick_loop_leaves_out_every_test_that_spawns_processes() -> None:
+    """The README's quick command, collected only (running it here would run the suite twice)."""
+    assert QUICK in readme_commands()
+    collected = run_command(QUICK, PROJECT, "--collect-only", "-q")
+    assert collected.returncode == 0, collected.stdout[-3000:]
+    tests = [line for line in collected.stdout.splitlines() if "::" in line]
+    assert len(tests) > 150  # the core: models, nets, data, metrics, settings, in-process runs
+    assert not [t for t in tests if t.startswith(("tests/test_signals.py", "tests/test_disk.py"))]
+    assert "tests/test_faults.py::test_a_damaged_cache_file_is_named_and_rebuilt[truncated]" in tests

@@ -157,6 +157,7 @@ def test_unknown_config_key_is_refused(tmp_path: Path) -> None:
     assert "Key 'learning_rate' is not in struct" in result.stderr
 
 
+@pytest.mark.slow
 def test_dcgan_on_anime_faces_at_64px(make_cfg, tmp_path: Path) -> None:
     """The issue's main job, in miniature: `model=dcgan data=anime data.root=...` on the real faces."""
     cfg = make_cfg(
