@@ -25,6 +25,7 @@ from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
+from ganlab.callbacks.core_share import cores
 from ganlab.train import train
 
 BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
@@ -137,11 +138,16 @@ def test_readme_seed_sweep_gives_mean_and_std_per_configuration(project: Path) -
 
 
 def test_readme_local_parallel_sweep_runs_through_submitit(project: Path) -> None:
+    """Two processes side by side; on the CPU they divide its cores (long enough to meet: 100 batches)."""
     command = "python train.py -m hydra/launcher=local_parallel model.lr=1e-4,2e-4"
-    _, sweep = run_readme_sweep(command, project, *BUDGET)
+    _, sweep = run_readme_sweep(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=100")
     assert [r["status"] for r in results(sweep).values()] == ["completed"] * 2
     assert len([p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]) == 2  # two processes
     assert (sweep / "summary.md").is_file() and len(summary_rows(sweep)) == 2
+    if cores() >= 2:
+        shared = f"{cores() // 2} torch threads: {cores()} cores shared by 2 ganlab runs"
+        for job in sorted(p for p in sweep.iterdir() if p.name[0].isdigit()):
+            assert shared in (job / "train.log").read_text(), job.name
 
 
 def test_a_failing_and_a_diverging_job_do_not_stop_the_sweep(project: Path) -> None:

@@ -1,5 +1,5 @@
 """Runs on one machine divide its cores: each sets its torch threads to its share, recounted as others
-start and end (real processes, a real registry folder, a real local_parallel sweep)."""
+start and end (real processes, a real registry folder; test_sweeps.py runs a real local_parallel sweep)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import run_command
-from test_sweeps import results, the_sweep
 
 from ganlab.callbacks import CoreShare
 from ganlab.callbacks.core_share import cores
@@ -54,15 +52,3 @@ def test_threads_set_fixes_the_count_and_bad_values_are_one_line(tmp_path: Path,
         with pytest.raises(GanlabError, match=rf"^threads={bad!r} is out of range: pass a whole number"):
             CoreShare(bad)
 
-
-def test_local_parallel_jobs_on_the_cpu_divide_its_cores(project: Path) -> None:
-    if cores() < 2:
-        pytest.skip("one core: there is nothing to divide")
-    command = "python train.py -m hydra/launcher=local_parallel model.lr=1e-4,2e-4"
-    result = run_command(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=100")
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep = the_sweep(project)
-    assert [r["status"] for r in results(sweep).values()] == ["completed"] * 2
-    shared = f"{cores() // 2} torch threads: {cores()} cores shared by 2 ganlab runs"
-    for job in sorted(p for p in sweep.iterdir() if p.name[0].isdigit()):
-        assert shared in (job / "train.log").read_text(), job.name
