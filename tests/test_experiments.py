@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 from pathlib import Path
 
 import pytest
-from conftest import CONF, SHARED_DATA, shared
+from conftest import CONF, PROJECT, SHARED_DATA, shared
 
 from ganlab.train import train
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+GALLERY = PROJECT / "docs" / "recipes.md"
+
+
+def gallery_commands() -> list[str]:
+    """docs/recipes.md's commands: `python train.py experiment=<name>`, one per recipe."""
+    blocks = re.findall(r"```bash\n(.*?)```", GALLERY.read_text(), flags=re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+def test_the_gallery_has_every_recipe_with_its_command_and_a_row() -> None:
+    assert sorted(gallery_commands()) == sorted(f"python train.py experiment={name}" for name in EXPERIMENTS)
+    rows = re.findall(r"^\| `(\w+)` \|", GALLERY.read_text(), flags=re.M)
+    assert sorted(rows) == EXPERIMENTS
+
+
 # Where each dataset lies in ../shared/data when it differs from the configs' default layout.
 ROOTS = {"celeba": "celeba/Datasets"}
 
@@ -23,13 +40,16 @@ def test_the_recipes_are_there() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("command", gallery_commands())
 def test_experiment_trains_one_batch(
-    name: str, make_cfg, inception_weights: Path, classifier_file: Path, tmp_path: Path
+    command: str, make_cfg, inception_weights: Path, classifier_file: Path, tmp_path: Path
 ) -> None:
+    """The gallery's command, its overrides composed in-process, on the real data of ../shared/data."""
     shared(".")
+    overrides = shlex.split(command)[2:]
+    name = overrides[0].removeprefix("experiment=")
     cfg = make_cfg(
-        f"experiment={name}", f"paths.data_dir={SHARED_DATA}", "trainer.limit_train_batches=1",
+        *overrides, f"paths.data_dir={SHARED_DATA}", "trainer.limit_train_batches=1",
         f"metrics.inception_weights={inception_weights}", f"metrics.classifier={classifier_file}",
         "metrics.num_samples=8", "metrics.batch_size=8", "metrics.is_splits=2", "metrics.kid_subsets=2",
         drop=("model.discriminator.width",) if name.endswith(("_aae", "_dae")) else (),

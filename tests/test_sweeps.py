@@ -40,8 +40,9 @@ METRICS_BUDGET = ("metrics.num_samples=32", "metrics.is_splits=2", "metrics.kid_
 
 
 def readme_commands() -> set[str]:
-    """The `python ...` lines of the README's code blocks, without their comments."""
-    text = (PROJECT / "README.md").read_text()
+    """The `python ...` lines of the code blocks of README.md and docs/*.md, without their comments."""
+    pages = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+    text = "\n".join(page.read_text() for page in pages)
     blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
     lines = (line.split("  #")[0] for block in blocks for line in block.splitlines())
     commands = (command.strip() for line in lines for command in line.split("&&"))
