@@ -1,4 +1,4 @@
-"""Train a recipe as a user does and score it: every number in the README's result tables comes from here.
+"""Train a recipe as a user does and score it: every number in docs/results.md's tables comes from here.
 
     python benchmarks/recipes.py default --classifier <MNIST classifier .pt>
     python benchmarks/recipes.py fashion_mnist_dcgan --classifier <Fashion-MNIST classifier .pt>
