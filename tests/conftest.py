@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -171,6 +172,17 @@ def project(tmp_path: Path) -> Path:
     """A copy of the project root's commands and configs (the package itself is installed): where a test runs
     a README command exactly as a user types it, outputs and caches landing inside the copy."""
     return copy_project(tmp_path / "project")
+
+
+# The pages whose commands are promises: the README and every page of docs/.
+DOC_PAGES = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+
+
+def page_commands(page: Path) -> list[str]:
+    """The commands of a page's ```bash blocks, in order, without their `  # comments`, split at `&&`."""
+    blocks = re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S)
+    lines = (line.split("  #")[0] for block in blocks for line in block.splitlines())
+    return [command.strip() for line in lines for command in line.split("&&") if command.strip()]
 
 
 def copy_project(copy: Path) -> Path:

@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import PROJECT, SHARED_DATA, run_command, shared
+from conftest import PROJECT, SHARED_DATA, page_commands, run_command, shared
 from test_recipes import CLASSIFIER, DOC_BENCHMARK
 
 DOC = PROJECT / "docs" / "architectures.md"
@@ -17,8 +17,7 @@ BENCHMARK_BUDGET = ("--epochs", "1", "--samples", "200", "trainer.limit_train_ba
 
 
 def doc_commands() -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", DOC.read_text(), flags=re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    return page_commands(DOC)
 
 
 def test_the_comparison_runs_as_written(project: Path, classifier_file: Path, tmp_path: Path) -> None:

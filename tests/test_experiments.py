@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 import pytest
-from conftest import CONF, PROJECT, SHARED_DATA, shared
+from conftest import CONF, PROJECT, SHARED_DATA, page_commands, shared
 
 from ganlab.train import train
 
@@ -17,8 +17,7 @@ GALLERY = PROJECT / "docs" / "recipes.md"
 
 def gallery_commands() -> list[str]:
     """docs/recipes.md's commands: `python train.py experiment=<name>`, one per recipe."""
-    blocks = re.findall(r"```bash\n(.*?)```", GALLERY.read_text(), flags=re.S)
-    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+    return page_commands(GALLERY)
 
 
 def test_the_gallery_has_every_recipe_with_its_command_and_a_row() -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CONF, PROJECT, run_command, shared
+from conftest import CONF, DOC_PAGES, PROJECT, page_commands, run_command, shared
 from PIL import Image
 from test_sweeps import BUDGET, METRICS_BUDGET, readme_commands, torch_home  # noqa: F401 (a fixture)
 
-PAGES = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
+PAGES = DOC_PAGES
 # Commands of the docs that no test runs yet (issue 23 lists them); a new command must not join them.
 NOT_YET_RUN = {
     "python evaluate.py ckpt_path=... metrics=domain real_split=test metrics.num_samples=10000",
@@ -51,12 +51,6 @@ NOT_YET_RUN = {
 }
 # Pages whose every command one test runs, reading them from the page.
 SELF_TESTED = {"extending.md", "architectures.md", "recipes.md"}
-
-
-def page_commands(page: Path) -> list[str]:
-    blocks = re.findall(r"```bash\n(.*?)```", page.read_text(), flags=re.S)
-    lines = (line.split("  #")[0].split(" # ")[0] for block in blocks for line in block.splitlines())
-    return [command.strip() for line in lines for command in line.split("&&") if command.strip()]
 
 
 def test_every_documented_command_is_in_a_test() -> None:

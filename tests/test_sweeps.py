@@ -19,7 +19,7 @@ import optuna
 import pytest
 import torch
 import yaml
-from conftest import PROJECT, compose_config, run_command
+from conftest import DOC_PAGES, compose_config, page_commands, run_command
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -40,13 +40,8 @@ METRICS_BUDGET = ("metrics.num_samples=32", "metrics.is_splits=2", "metrics.kid_
 
 
 def readme_commands() -> set[str]:
-    """The `python ...` lines of the code blocks of README.md and docs/*.md, without their comments."""
-    pages = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
-    text = "\n".join(page.read_text() for page in pages)
-    blocks = re.findall(r"```bash\n(.*?)```", text, flags=re.S)
-    lines = (line.split("  #")[0] for block in blocks for line in block.splitlines())
-    commands = (command.strip() for line in lines for command in line.split("&&"))
-    return {command for command in commands if command.startswith("python ")}
+    """The `python ...` commands of README.md and docs/*.md."""
+    return {command for page in DOC_PAGES for command in page_commands(page) if command.startswith("python ")}
 
 
 def the_sweep(project: Path) -> Path:
