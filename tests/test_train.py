@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import PROJECT, run_command, shared
+from conftest import BUDGET, TINY_CLI, run_command, shared
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganlab.train import train
@@ -116,42 +114,21 @@ def test_missing_checkpoint_file(make_cfg, tmp_path: Path) -> None:
         train(make_cfg(f"ckpt_path={tmp_path}/nope.ckpt"))
 
 
-def run_train(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GANLAB_CACHE_DIR": str(cwd / "cache"), "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, str(PROJECT / "train.py"), *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-TINY_CLI = [
-    "trainer.accelerator=cpu",
-    "trainer.max_epochs=1",
-    "trainer.limit_train_batches=2",
-    "data.batch_size=8",
-    "model.generator.width=8",
-    "model.discriminator.width=8",
-    "model.num_fixed_samples=8",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
-
-
-def test_missing_dataset_is_one_clear_line(tmp_path: Path) -> None:
-    result = run_train("data=anime", *TINY_CLI, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+def test_missing_dataset_is_one_clear_line(project: Path) -> None:
+    result = run_command("python train.py data=anime", project, *TINY_CLI, f"hydra.run.dir={project / 'run'}")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith(f"error: anime: folder '{tmp_path}/data/anime-faces/images' does not exist.")
+    assert last.startswith(f"error: anime: folder '{project}/data/anime-faces/images' does not exist.")
     assert "kaggle.com/datasets/splcher/animefacedataset" in last and "data.root=" in last
+    # refused before training: the folder keeps only results.json, which says why (no empty run to mistake)
+    assert [p.name for p in (project / "run").iterdir()] == ["results.json"]
+    results = json.loads((project / "run" / "results.json").read_text())
+    assert results["status"] == "failed" and "does not exist" in results["error"]
 
 
-def test_unknown_config_key_is_refused(tmp_path: Path) -> None:
-    result = run_train("model.learning_rate=1e-3", *TINY_CLI, cwd=tmp_path)
+def test_unknown_config_key_is_refused(project: Path) -> None:
+    result = run_command("python train.py model.learning_rate=1e-3", project, *TINY_CLI)
     assert result.returncode == 1
     assert "Could not override 'model.learning_rate'" in result.stderr
     assert "Key 'learning_rate' is not in struct" in result.stderr
@@ -186,7 +163,7 @@ def test_a_list_setting_survives_the_checkpoint(project: Path) -> None:
 
     command = "python train.py model.augment=[translation,cutout]"
     assert command in readme_commands()
-    result = run_command(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    result = run_command(command, project, *BUDGET)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = (project / "outputs/train/runs").iterdir()
     checkpoint = load_checkpoint(run / "checkpoints" / "last.ckpt")

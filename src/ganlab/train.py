@@ -58,6 +58,7 @@ def train(cfg: DictConfig) -> float | None:
             results.write("failed", err, **point)
         else:
             results.write("failed", err)
+            results.clear_refused()
         raise err
     except BaseException as err:  # a KeyboardInterrupt where no StopSignals could be installed (a thread)
         results.write("interrupted", err)
@@ -76,6 +77,17 @@ def _closing_line(cfg: DictConfig, trainer: L.Trainer) -> None:
     log.info("done: %s (checkpoints/, samples/); evaluate: python evaluate.py ckpt_path=%s", run, last)
 
 
+def _check_accelerator(accelerator: str | None) -> None:
+    """trainer=gpu on a machine without one: said in our words (Lightning's: "No supported gpu backend")."""
+    if str(accelerator) in ("gpu", "cuda") and not torch.cuda.is_available():
+        if accelerator == "gpu" and torch.backends.mps.is_available():
+            return  # Apple's GPU
+        raise GanlabError(
+            f"trainer.accelerator={accelerator} but torch sees no GPU here (torch.cuda.is_available() is "
+            "False): run on a machine with a GPU and a CUDA build of torch, or use trainer=cpu"
+        )
+
+
 def _out_of_memory(err: BaseException) -> bool:
     """A GPU's out-of-memory error, or the CPU allocator's "can't allocate memory"."""
     return isinstance(err, torch.OutOfMemoryError) or (
@@ -85,6 +97,7 @@ def _out_of_memory(err: BaseException) -> bool:
 
 def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: CoreShare) -> float | None:
     check_settings(cfg)
+    _check_accelerator(cfg.trainer.get("accelerator"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     ckpt_path, init_from = cfg.get("ckpt_path"), cfg.get("init_from")

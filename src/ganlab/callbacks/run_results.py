@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import shlex
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -38,6 +39,8 @@ METRIC_MODES = {
     "train/loss": "min",
     "train/acc": "max",
 }
+# What Hydra writes into a new run folder before the run starts.
+HYDRA_FILES = {".hydra", "train.log", "evaluate.log"}
 # What a run logs for people and tools, as opposed to progress-bar copies (`d_loss`).
 LOGGED_PREFIXES = ("train/", "val/", "test/")
 
@@ -61,9 +64,30 @@ class RunResults(L.Callback):
         # Which way each logged value is better: the fixed ones, and the run's registered metrics'.
         self.directions = {**METRIC_MODES, **run_metric_directions(cfg)}
         self.attempts = [_attempt(folder, self.run_dir) for folder in earlier_attempts(self.run_dir)]
+        # A folder this run made (Hydra's files only): cleared when the run is refused before training
+        self.new_folder = not self.run_dir.exists() or {p.name for p in self.run_dir.iterdir()} <= HYDRA_FILES
+        self.training_started = False
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.trainer = trainer
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.training_started = True
+
+    @rank_zero_only
+    def clear_refused(self) -> None:
+        """A run refused before training (missing data, a bad setting) leaves only its results.json, which
+        says why: no empty checkpoints/ and samples/ or TensorBoard events that look like a run. Only in a
+        folder this run made (a refused resume changes nothing of its run's)."""
+        if self.training_started or not self.new_folder or not self.run_dir.is_dir():
+            return
+        for path in self.run_dir.iterdir():
+            if path.name == RESULTS_FILE:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for name, value in _logged(trainer).items():
