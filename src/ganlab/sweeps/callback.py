@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ class SweepSummary(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.started = time.time()
+        check_launcher(config)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         summary = summarize(Path(config.hydra.sweep.dir), config.get("optimized_metric"))
@@ -34,3 +36,16 @@ class SweepSummary(Callback):
             raise SystemExit(
                 f"error: {len(failed)} of {len(ours)} jobs failed: {names}; see {summary.files[0]}"
             )
+
+
+def check_launcher(config: DictConfig) -> None:
+    """Before the launcher is built: SLURM's submitit launcher on a machine without SLURM is one line, not
+    submitit's traceback from deep inside Hydra."""
+    target = str(config.hydra.launcher.get("_target_", ""))
+    missing = [command for command in ("sbatch", "srun") if shutil.which(command) is None]
+    if target.endswith("SlurmLauncher") and missing:
+        raise SystemExit(
+            f"error: hydra/launcher=slurm submits each job to SLURM, and this machine has no {missing[0]} on "
+            "PATH: start the sweep on the cluster's login node, or run it here with "
+            "hydra/launcher=local_parallel (or without hydra/launcher)"
+        )

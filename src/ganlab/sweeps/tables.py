@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from ganlab.sweeps.jobs import STATUS_ORDER, Job, as_number
@@ -93,7 +94,14 @@ def print_table(console: Console, title: str, header: Sequence[str], rows: list[
         table.add_column(header[i], overflow="fold")
     for row in rows:
         table.add_row(*(fmt(row[i]) for i in keep))
+    if console.is_terminal:
+        console.print(table)  # folded to the terminal's width
+        return
+    # a pipe or a file (a sweep's log, CI): whole rows, not rich's default of 80 columns
+    width = console.width
+    console.width = max(width, Measurement.get(console, console.options.update_width(10_000), table).maximum)
     console.print(table)
+    console.width = width
 
 
 def _typed(text: str) -> float | str:
