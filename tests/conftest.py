@@ -28,25 +28,28 @@ PROJECT = Path(__file__).resolve().parents[1]
 CONF = PROJECT / "conf"
 SHARED_DATA = Path(os.environ.get("GANLAB_SHARED_DATA", PROJECT.parent / "shared" / "data"))
 
-# Small enough for a 2-core CPU: 8-wide nets, batches of 8.
+# The one budget a documented command gets in a test: an epoch of two batches.
+BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
+# Small enough for a 2-core CPU where a test's command is not a documented one: 8-wide nets, batches of 8.
+SMALL = ("data.batch_size=8", "model.generator.width=8", "model.discriminator.width=8")
+QUIET = ("callbacks.progress_bar=null", "callbacks.model_summary=null")
 TINY_NETS = {
     "generator": {"_target_": "ganlab.nets.DCGANGenerator", "width": 8},
     "discriminator": {"_target_": "ganlab.nets.DCGANDiscriminator", "width": 8},
 }
+# The tiny run: what make_cfg composes, and (with TINY_CLI) what a test's own `python train.py` gets.
 TINY = [
     "trainer.accelerator=cpu",
     "trainer.devices=1",
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=3",
     "trainer.log_every_n_steps=1",
-    "data.batch_size=8",
-    "model.generator.width=8",
-    "model.discriminator.width=8",
+    *SMALL,
     "model.latent_dim=16",
     "model.num_fixed_samples=16",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
+    *QUIET,
 ]
+TINY_CLI = ["trainer.accelerator=cpu", *BUDGET, *SMALL, "model.num_fixed_samples=8", *QUIET]
 
 register_resolvers()
 
@@ -195,17 +198,26 @@ def copy_project(copy: Path) -> Path:
 
 def run_command(command: str, cwd: Path, *budget: str, env: dict | None = None, timeout: int = 600):
     """`command` as typed (e.g. "python train.py -m model.lr=1e-4,2e-4") plus only `budget` overrides, run
-    in `cwd` with this interpreter."""
+    in `cwd` with this interpreter; `env` adds to the environment (a None value unsets one)."""
     args = shlex.split(command)
     assert args[0] == "python", command
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(
         [sys.executable, *args[1:], *budget],
         cwd=cwd,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+        env={name: value for name, value in env.items() if value is not None},  # None: unset
         capture_output=True,
         text=True,
         timeout=timeout,
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread for each worker (pyproject's addopts: a worker a core) and for every command a test
+    starts (OMP_NUM_THREADS, which ganlab's runs keep): a run's thread count then never follows what the
+    other worker runs, so runs compared bit for bit (resumes) stay comparable, and nothing oversubscribes."""
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,11 +8,10 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import PROJECT, SHARED_DATA, page_commands, run_command, shared
+from conftest import BUDGET, PROJECT, SHARED_DATA, page_commands, run_command, shared
 from test_recipes import CLASSIFIER, DOC_BENCHMARK
 
 DOC = PROJECT / "docs" / "architectures.md"
-TRAIN_BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
 BENCHMARK_BUDGET = ("--epochs", "1", "--samples", "200", "trainer.limit_train_batches=2")
 
 
@@ -32,7 +31,7 @@ def test_the_comparison_runs_as_written(project: Path, classifier_file: Path, tm
     shutil.copy2(classifier_file, domain / "mnist-28px.pt")  # what the first command leaves (a shorter one)
     printed = {}
     for command in commands[2:]:
-        budget = TRAIN_BUDGET if command.startswith("python train.py") else BENCHMARK_BUDGET
+        budget = BUDGET if command.startswith("python train.py") else BENCHMARK_BUDGET
         result = run_command(command, project, *budget)
         assert result.returncode == 0, (command, result.stderr[-3000:])
         printed[command] = result.stdout

@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import PROJECT
+from conftest import BUDGET as TWO_BATCHES
+from conftest import PROJECT, QUIET
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 
 DOC = PROJECT / "docs" / "extending.md"
-BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.progress_bar=null")
+BUDGET = (*TWO_BATCHES, *QUIET)
 METRICS_BUDGET = (
     "metrics.num_samples=16",
     "metrics.is_splits=2",

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import torch
-from conftest import PROJECT, SHARED_DATA, compose_config, run_command, shared
+from conftest import BUDGET, PROJECT, SHARED_DATA, compose_config, run_command, shared
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 from test_sweeps import readme_commands
@@ -112,7 +112,7 @@ def test_the_scoring_classifier_and_the_benchmark_run_as_typed(
     assert CLASSIFIER in readme_commands() and DOC_BENCHMARK in readme_commands()
     os.symlink(SHARED_DATA.parent, tmp_path / "shared")  # the user's layout: ../shared beside the project
     shutil.copytree(PROJECT / "benchmarks", project / "benchmarks")
-    result = run_command(CLASSIFIER, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    result = run_command(CLASSIFIER, project, *BUDGET)
     assert result.returncode == 0, result.stderr[-3000:]
     run = next((project / "outputs" / "train" / "runs").iterdir())
     assert "test/acc" in json.loads((run / "results.json").read_text())["final"]  # scored on held-out digits

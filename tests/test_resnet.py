@@ -9,7 +9,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from conftest import run_command, write_image
+from conftest import BUDGET, run_command, write_image
 from test_sweeps import readme_commands
 from torch import nn
 
@@ -120,7 +120,7 @@ COMPONENT_COMMANDS = (
 @pytest.mark.parametrize("command", COMPONENT_COMMANDS)
 def test_readme_component_and_loss_commands_as_typed(command: str, project: Path) -> None:
     assert command in readme_commands()
-    result = run_command(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=2")
+    result = run_command(command, project, *BUDGET)
     assert result.returncode == 0, result.stderr[-3000:]
     (run,) = (project / "outputs" / "train" / "runs").iterdir()
     checkpoint = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)

@@ -19,7 +19,7 @@ import optuna
 import pytest
 import torch
 import yaml
-from conftest import DOC_PAGES, compose_config, page_commands, run_command
+from conftest import BUDGET, DOC_PAGES, SMALL, compose_config, page_commands, run_command
 from hydra.core.global_hydra import GlobalHydra
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -28,14 +28,8 @@ from torch_fidelity.feature_extractor_inceptionv3 import URL_INCEPTION_V3
 from ganlab.callbacks.core_share import cores
 from ganlab.train import train
 
-BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
 # Smaller networks where a test is not a README command.
-TINY = (
-    "data.batch_size=8",
-    "model.generator.width=8",
-    "model.discriminator.width=8",
-    "model.num_fixed_samples=8",
-)
+TINY = (*SMALL, "model.num_fixed_samples=8")
 METRICS_BUDGET = ("metrics.num_samples=32", "metrics.is_splits=2", "metrics.kid_subsets=2")
 
 
@@ -136,7 +130,10 @@ def test_readme_seed_sweep_gives_mean_and_std_per_configuration(project: Path) -
 def test_readme_local_parallel_sweep_runs_through_submitit(project: Path) -> None:
     """Two processes side by side; on the CPU they divide its cores (long enough to meet: 100 batches)."""
     command = "python train.py -m hydra/launcher=local_parallel model.lr=1e-4,2e-4"
-    _, sweep = run_readme_sweep(command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=100")
+    _, sweep = run_readme_sweep(
+        command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=100",
+        env={"OMP_NUM_THREADS": None},  # the tests' fixed thread (conftest) off: the jobs share the cores
+    )  # fmt: skip
     assert [r["status"] for r in results(sweep).values()] == ["completed"] * 2
     assert len([p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]) == 2  # two processes
     assert (sweep / "summary.md").is_file() and len(summary_rows(sweep)) == 2
