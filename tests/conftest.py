@@ -213,11 +213,12 @@ def run_command(command: str, cwd: Path, *budget: str, env: dict | None = None, 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One torch thread for each worker (pyproject's addopts: a worker a core) and for every command a test
-    starts (OMP_NUM_THREADS, which ganlab's runs keep): a run's thread count then never follows what the
-    other worker runs, so runs compared bit for bit (resumes) stay comparable, and nothing oversubscribes."""
+    """One torch thread for each worker (pyproject's addopts: a worker a core) and for every run, in-process
+    or a command a test starts (GANLAB_THREADS, conf/train.yaml's `threads`): a run's thread count then never
+    follows what the other worker runs, so runs compared bit for bit (resumes) stay comparable, and nothing
+    oversubscribes the cores."""
     torch.set_num_threads(1)
-    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["GANLAB_THREADS"] = "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

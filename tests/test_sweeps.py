@@ -132,7 +132,7 @@ def test_readme_local_parallel_sweep_runs_through_submitit(project: Path) -> Non
     command = "python train.py -m hydra/launcher=local_parallel model.lr=1e-4,2e-4"
     _, sweep = run_readme_sweep(
         command, project, "trainer.max_epochs=1", "trainer.limit_train_batches=100",
-        env={"OMP_NUM_THREADS": None},  # the tests' fixed thread (conftest) off: the jobs share the cores
+        env={"GANLAB_THREADS": None},  # the tests' fixed thread (conftest) off: the jobs share the cores
     )  # fmt: skip
     assert [r["status"] for r in results(sweep).values()] == ["completed"] * 2
     assert len([p for p in (sweep / ".submitit").iterdir() if p.name.isdigit()]) == 2  # two processes

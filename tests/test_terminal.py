@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import torch
 from conftest import BUDGET, PROJECT, run_command
 from test_sweeps import readme_commands, the_sweep
 
@@ -62,3 +63,33 @@ def test_the_quick_loop_leaves_out_every_test_that_spawns_processes() -> None:
     assert len(tests) > 150  # the core: models, nets, data, metrics, settings, in-process runs
     assert not [t for t in tests if t.startswith(("tests/test_signals.py", "tests/test_disk.py"))]
     assert "tests/test_faults.py::test_a_damaged_cache_file_is_named_and_rebuilt[truncated]" in tests
+
+
+def test_the_model_summary_shows_flops_only_when_counted(capsys) -> None:
+    """Lightning counts FLOPs for a model with an example_input_array: then the column and total are back."""
+    import lightning as L
+    from torch import nn
+
+    from ganlab.callbacks import ModelSummary
+
+    class Counted(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = nn.Linear(8, 4)
+            self.example_input_array = torch.zeros(2, 8)
+
+        def forward(self, x):
+            return self.layer(x)
+
+    class Uncounted(Counted):
+        def __init__(self) -> None:
+            super().__init__()
+            self.example_input_array = None
+
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    for model, shown in ((Counted(), True), (Uncounted(), False)):
+        ModelSummary(max_depth=1).on_fit_start(trainer, model)
+        printed = capsys.readouterr().out
+        assert "Total params" in printed and ("FLOPs" in printed) is shown, printed
+        if shown:
+            assert re.search(r"Total FLOPs: [1-9]", printed)

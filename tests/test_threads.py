@@ -22,8 +22,7 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
-def test_a_run_takes_its_share_and_forgets_ended_runs(tmp_path: Path, restore_threads, monkeypatch) -> None:
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)  # the tests' fixed count (conftest) off
+def test_a_run_takes_its_share_and_forgets_ended_runs(tmp_path: Path, restore_threads) -> None:
     if cores() < 2:
         pytest.skip("one core: there is nothing to divide")
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another run, alive
@@ -45,17 +44,23 @@ def test_a_run_takes_its_share_and_forgets_ended_runs(tmp_path: Path, restore_th
         other.kill()
 
 
-def test_threads_set_fixes_the_count_and_bad_values_are_one_line(
-    tmp_path: Path, restore_threads, monkeypatch
-) -> None:
+def test_threads_set_fixes_the_count_and_bad_values_are_one_line(tmp_path: Path, restore_threads) -> None:
     with CoreShare(1, tmp_path / "runs"):
         assert torch.get_num_threads() == 1
     assert not (tmp_path / "runs").exists()  # a fixed count signs in nowhere
-    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # a job script's (or torchrun's) count is kept too
-    with CoreShare(None, tmp_path / "runs"):
-        assert torch.get_num_threads() == 3
-    assert not (tmp_path / "runs").exists()
     for bad in (0, "many", 1.5):
         with pytest.raises(GanlabError, match=rf"^threads={bad!r} is out of range: pass a whole number"):
             CoreShare(bad)
 
+
+
+@pytest.mark.parametrize(("environment", "threads"), [("3", 3), (None, None), ("null", None)])
+def test_ganlab_threads_in_the_environment_sets_threads(
+    make_cfg, monkeypatch, environment: str | None, threads: int | None
+) -> None:
+    """A job script's `export GANLAB_THREADS=3` is `threads=3`; unset (or null), the cores are shared."""
+    if environment is None:
+        monkeypatch.delenv("GANLAB_THREADS")
+    else:
+        monkeypatch.setenv("GANLAB_THREADS", environment)
+    assert make_cfg().threads == threads

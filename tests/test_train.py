@@ -71,6 +71,18 @@ def test_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "resumed" / "samples").iterdir()] == ["fixed_noise_epoch_001.png"]
 
 
+def test_a_run_refused_in_its_used_folder_deletes_nothing(make_cfg, tmp_path: Path) -> None:
+    """Clearing a refused run's folder is for folders that run made: a resume refused in its run's folder
+    (here a bad value) leaves every checkpoint, grid and event of that run."""
+    run = tmp_path / "run"
+    train(make_cfg())
+    kept = {p: p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != "results.json"}
+    with pytest.raises(GanlabError, match=r"model\.lr=-1"):
+        train(make_cfg(f"ckpt_path={run}/checkpoints/last.ckpt", "model.lr=-1"))
+    assert {p: p.read_bytes() for p in kept} == kept
+    assert json.loads((run / "results.json").read_text())["status"] == "failed"  # this attempt's record
+
+
 def test_init_from_takes_the_weights_only(make_cfg, tmp_path: Path) -> None:
     train(make_cfg(run_dir=tmp_path / "first"))
     first = tmp_path / "first" / "checkpoints" / "last.ckpt"

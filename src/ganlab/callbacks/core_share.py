@@ -27,23 +27,16 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _environment_threads() -> int | None:
-    """OMP_NUM_THREADS when it is a whole number of threads (torch took it already; keep it)."""
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else None
-
-
 class CoreShare(L.Callback):
     """`threads`: a number fixes this run's torch threads; None shares the cores with the other ganlab
-    runs on the machine, unless the environment fixes the count (OMP_NUM_THREADS, as cluster job scripts and
-    torchrun set it). Sign in with `with CoreShare(threads):` for the run's whole length."""
+    runs on the machine. Sign in with `with CoreShare(threads):` for the run's whole length."""
 
     def __init__(self, threads: int | None, registry: Path | None = None) -> None:
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
             raise GanlabError(
                 f"threads={threads!r} is out of range: pass a whole number of threads (1 or more) or null"
             )
-        self.threads = threads if threads is not None else _environment_threads()
+        self.threads = threads
         self.registry = registry or Path(tempfile.gettempdir()) / f"ganlab-runs-{os.getuid()}"
         self.entry = self.registry / str(os.getpid())
         self._counted_at = -REFRESH_S

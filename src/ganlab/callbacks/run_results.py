@@ -40,7 +40,7 @@ METRIC_MODES = {
     "train/acc": "max",
 }
 # What Hydra writes into a new run folder before the run starts.
-HYDRA_FILES = {".hydra", "train.log", "evaluate.log"}
+HYDRA_FILES = {".hydra", "train.log"}
 # What a run logs for people and tools, as opposed to progress-bar copies (`d_loss`).
 LOGGED_PREFIXES = ("train/", "val/", "test/")
 

@@ -100,8 +100,10 @@ def print_table(console: Console, title: str, header: Sequence[str], rows: list[
     # a pipe or a file (a sweep's log, CI): whole rows, not rich's default of 80 columns
     width = console.width
     console.width = max(width, Measurement.get(console, console.options.update_width(10_000), table).maximum)
-    console.print(table)
-    console.width = width
+    try:
+        console.print(table)
+    finally:
+        console.width = width
 
 
 def _typed(text: str) -> float | str:
