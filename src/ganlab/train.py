@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -9,14 +11,16 @@ from lightning.pytorch.utilities.model_helpers import is_overridden
 from omegaconf import DictConfig
 
 from ganlab.callbacks import CoreShare, DiskSpace, LastCheckpoint, RunConfig, RunResults, StopOnSignal
+from ganlab.callbacks.tracked_runs import TrackedRuns
 from ganlab.data.datamodules import ImageDataModule
 from ganlab.models.interface import Exports
 from ganlab.models.module import GanlabModule
+from ganlab.trackers import open_trackers, resumed_runs, start_runs
 from ganlab.utils import run_dir
 from ganlab.utils.checkpoints import AtomicCheckpointIO, check_same_model, load_checkpoint
 from ganlab.utils.disk import DiskFullError, cause_is_full_disk, full_disk_error
 from ganlab.utils.errors import DivergedError, GanlabError, first_line
-from ganlab.utils.hparams import HPARAM_METRICS, log_hparams, run_hparams
+from ganlab.utils.hparams import HPARAM_METRICS, run_hparams
 from ganlab.utils.instantiate import instantiate_group
 from ganlab.utils.provenance import describe as describe_recipes
 from ganlab.utils.provenance import recipe_settings
@@ -123,6 +127,7 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: Core
     model: L.LightningModule = instantiate(cfg.model, "model")
     if resume is not None and isinstance(model, GanlabModule):
         model.check_checkpoint(resume)  # network sizes, in one line (Lightning's would be a traceback)
+    reopened = resumed_runs(resume, Path(cfg.paths.output_dir))  # the tracked runs the loggers continue
     del resume  # Lightning reads the file again, into the Trainer
     if warm_start is not None:
         if not isinstance(model, GanlabModule):
@@ -134,21 +139,33 @@ def _fit(cfg: DictConfig, results: RunResults, signals: StopSignals, cores: Core
     # last.ckpt after every other checkpoint callback, so it holds their updated state (best FID so far),
     # and a stop signal's checkpoint after that, with its place in the epoch
     callbacks.sort(key=lambda cb: 2 if isinstance(cb, StopOnSignal) else int(isinstance(cb, LastCheckpoint)))
-    loggers = instantiate_group(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(
-        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
-    )
-
-    if loggers:
+    with open_trackers(cfg, reopened) as trackers:
+        tracked = TrackedRuns(trackers, Path(cfg.paths.output_dir) / ".hydra" / "config.yaml")
+        trainer: L.Trainer = instantiate(
+            cfg.trainer,
+            "trainer",
+            callbacks=[tracked, *callbacks],
+            logger=[tracker.logger for tracker in trackers] or False,
+            plugins=[AtomicCheckpointIO()],
+        )
         registered = [name for name in results.directions if name.startswith("val/")]  # the run's metrics
-        log_hparams(loggers, run_hparams(cfg, model), (*HPARAM_METRICS, *registered))
-    trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
+        hparams = run_hparams(cfg, model)
+        tracked.runs = results.trackers = start_runs(trackers, hparams, (*HPARAM_METRICS, *registered)) or []
+        trainer.fit(model=model, datamodule=datamodule, ckpt_path=ckpt_path)
+        value = _after_fit(cfg, trainer, model, datamodule)
+    _closing_line(cfg, trainer)  # after the trackers' own goodbyes (W&B's summary)
+    return value
+
+
+def _after_fit(
+    cfg: DictConfig, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule
+) -> float | None:
+    """The test split, the export; what a sweeper optimises."""
     has_test_split = isinstance(datamodule, ImageDataModule) and datamodule.has_test_split()
     if cfg.get("test") and has_test_split and is_overridden("test_step", model):
         trainer.test(model=model, datamodule=datamodule)
     if isinstance(model, Exports) and (exported := model.export()) is not None:
         log.info("exported %s to %s", type(model).__name__, exported)
-    _closing_line(cfg, trainer)
 
     metric_name = cfg.get("optimized_metric")
     if not metric_name:

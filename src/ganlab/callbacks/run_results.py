@@ -67,6 +67,7 @@ class RunResults(L.Callback):
         # A folder this run made (Hydra's files only): cleared when the run is refused before training
         self.new_folder = not self.run_dir.exists() or {p.name for p in self.run_dir.iterdir()} <= HYDRA_FILES
         self.training_started = False
+        self.trackers: list[dict[str, Any]] = []  # the tracked runs (W&B, MLflow, ...): ids and names
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self.trainer = trainer
@@ -141,6 +142,7 @@ class RunResults(L.Callback):
             "best": self.best,
             "directions": self.directions,  # which way each value is better, for sweep tables
             "checkpoints": _checkpoints(trainer, self.run_dir),
+            "trackers": self.trackers,
             **extra,
             "attempts": self.attempts,  # the earlier ones, when this run resumed in its directory
         }

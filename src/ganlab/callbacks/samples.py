@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
 from ganlab.models.interface import GenerativeModel
+from ganlab.trackers import tracker_of
 from ganlab.utils.lightning_private import batches_stepped
 from ganlab.utils.modes import epoch_is_due, eval_mode
 
@@ -16,8 +16,8 @@ from ganlab.utils.modes import epoch_is_due, eval_mode
 class SampleGrids(L.Callback):
     """Asks the module for its `sample_grids()` (G in eval mode, no grad) and writes each one.
 
-    TensorBoard gets `samples/<name>` at the same step as the scalars; `dirpath` gets
-    `<name>_epoch_<NNN>.png`.
+    Each tracker that takes images (TensorBoard, W&B, MLflow, Aim) gets `samples/<name>` at the same step
+    as the scalars; `dirpath` gets `<name>_epoch_<NNN>.png`.
     """
 
     def __init__(self, dirpath: str | Path, every_n_epochs: int = 1) -> None:
@@ -40,6 +40,5 @@ class SampleGrids(L.Callback):
         for name, (images, nrow) in grids.items():
             grid = make_grid(images.float().cpu(), nrow=nrow, normalize=True, value_range=(-1, 1))
             save_image(grid, self.dirpath / f"{name}_epoch_{epoch:03d}.png")
-            for logger in trainer.loggers:
-                if isinstance(logger, TensorBoardLogger):
-                    logger.experiment.add_image(f"samples/{name}", grid, global_step=step)
+            for logger in trainer.loggers:  # those of the trackers that take images (not CSV)
+                tracker_of(logger).image(f"samples/{name}", grid, step)

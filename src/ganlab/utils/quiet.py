@@ -8,6 +8,7 @@ ganlab's data modules make exact); deprecation noise between dependencies.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 DROPPED_LOG_LINES = (
@@ -19,12 +20,16 @@ DROPPED_LOG_LINES = (
     "`weights_only` was not set",
     "`Trainer.fit` stopped:",  # printed into the progress bar's last line; ganlab's closing line follows
     "`Trainer(limit_train_batches=1.0)` was configured",  # the default, not a setting the user made
+    "Experiment with name",  # MLflow's experiment made on first use ("... not found. Creating it.")
 )
 EMITTERS = (
     "lightning.pytorch.utilities.rank_zero",
     "lightning.fabric.utilities.rank_zero",
     "lightning.pytorch.trainer.connectors.checkpoint_connector",
+    "lightning.pytorch.loggers.mlflow",
 )
+# Trackers' INFO lines about their own bookkeeping (Aim's reporter threads, MLflow's database tables)
+WARNINGS_ONLY = ("aim", "mlflow")
 DROPPED_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)",
     "You're resuming from a checkpoint that ended before the epoch ended",
@@ -40,6 +45,9 @@ class _DropNoise(logging.Filter):
 def quiet_dependencies() -> None:
     for name in EMITTERS:
         logging.getLogger(name).addFilter(_DropNoise())
+    for name in WARNINGS_ONLY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # mlflow sets its level as it is imported
     for message in DROPPED_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(lightning|torch|torchmetrics)\b")
