@@ -4,6 +4,7 @@ the prior does to the generated images."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -11,6 +12,21 @@ from torchvision.utils import save_image
 
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.modes import eval_mode
+
+
+def truncated_normal(
+    shape: tuple[int, ...], threshold: float | None, generator: torch.Generator | None, device: Any = None
+) -> torch.Tensor:
+    """N(0, I) samples whose components beyond +-threshold are drawn again until inside (the truncation trick,
+    Brock et al. 2019), from `generator` alone: the same seed gives the same latents."""
+    z = torch.randn(shape, generator=generator, device=device)
+    if threshold is None:
+        return z
+    if not threshold > 0:
+        raise GanlabError(f"truncation={threshold} must be above 0: e.g. 0.7 (smaller: less varied samples)")
+    while (outside := z.abs() > threshold).any():
+        z = torch.where(outside, torch.randn(shape, generator=generator, device=device), z)
+    return z
 
 
 def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

@@ -36,9 +36,10 @@ def save_pngs(batch: torch.Tensor, folder: Path, start: int) -> None:
         )
 
 
-def save_grid(images: torch.Tensor, path: Path) -> None:
+def save_grid(images: torch.Tensor, path: Path, per_row: int | None = None) -> None:
+    """uint8 images as one PNG, `per_row` a row (default: a square)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.float() / 255, path, nrow=int(np.ceil(np.sqrt(len(images)))), padding=2)
+    save_image(images.float() / 255, path, nrow=per_row or int(np.ceil(np.sqrt(len(images)))), padding=2)
 
 
 def describe(values: dict[str, float]) -> str:

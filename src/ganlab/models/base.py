@@ -14,17 +14,18 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from ganlab.latent import truncated_normal
 from ganlab.models.augment import check_policy, diff_augment
 from ganlab.models.components import build, check_output
 from ganlab.models.ema import make_ema
-from ganlab.models.interface import GenerativeModel
+from ganlab.models.interface import Averaged, GenerativeModel
 from ganlab.models.losses import build_loss
 from ganlab.models.module import GanlabModule
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.modes import eval_mode
 
 
-class GAN(GanlabModule, GenerativeModel):
+class GAN(GanlabModule, GenerativeModel, Averaged):
     """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step.
 
     Used as it is, an unconditional GAN of any generator and discriminator (`model=dcgan`: DCGAN's nets,
@@ -81,6 +82,7 @@ class GAN(GanlabModule, GenerativeModel):
             )
         # G's exponential moving average (weights and BatchNorm statistics), used for sampling when on.
         self.ema: AveragedModel | None = None
+        self.sample_from_ema = True
         self.generator, self.discriminator = self.build_networks()
         with torch.no_grad(), eval_mode(self):
             self.check_networks()
@@ -138,22 +140,41 @@ class GAN(GanlabModule, GenerativeModel):
         )  # fmt: skip
 
     @property
+    def samples_ema(self) -> bool:
+        return self.sample_from_ema and self.ema is not None and self.ema.n_averaged.item() > 0
+
+    @property
     def sampling_generator(self) -> nn.Module:
         """The generator to run: its EMA copy when sampling (eval mode) once averaging has started."""
-        if not self.training and self.ema is not None and self.ema.n_averaged.item() > 0:
-            return self.ema.module
-        return self.generator
+        return self.ema.module if not self.training and self.samples_ema else self.generator
 
     def sample_latent(
-        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        shift: float = 0.0,
+        scale: float = 1.0,
+        truncation: float | None = None,
     ) -> torch.Tensor:
         shape = (n, self.hparams.latent_dim)
         device = None if generator is not None else self.device
         if self.hparams.latent_prior == "uniform":
+            if truncation is not None:
+                raise GanlabError(
+                    f"truncation={truncation} needs a normal prior, and this model's model.latent_prior is "
+                    "uniform: drop truncation"
+                )
             z = torch.rand(shape, generator=generator, device=device) * 2 - 1
         else:
-            z = torch.randn(shape, generator=generator, device=device)
+            z = truncated_normal(shape, truncation, generator, device)
         return z if shift == 0.0 and scale == 1.0 else shift + scale * z
+
+    @property
+    def prior(self) -> str:
+        return self.hparams.latent_prior
+
+    def generator_network(self) -> nn.Module:
+        return self.ema.module if self.samples_ema else self.generator
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.sampling_generator(z)

@@ -6,7 +6,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ganlab.latent import truncated_normal
 from ganlab.models.components import build, check_output
 from ganlab.models.interface import Denoises, GenerativeModel, row_grid
 from ganlab.models.module import GanlabModule
@@ -101,13 +103,23 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
 
     # --- generation, for grids and evaluate.py ------------------------------------------------------------
     def sample_latent(
-        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        shift: float = 0.0,
+        scale: float = 1.0,
+        truncation: float | None = None,
     ) -> torch.Tensor:
-        noise = shift + scale * torch.randn(n, self.hparams.latent_dim, generator=generator)
+        noise = shift + scale * truncated_normal((n, self.hparams.latent_dim), truncation, generator)
         return self.code_mean.cpu() + self.code_std.cpu() * noise
 
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> None:
         return None
+
+    prior = "normal"
+
+    def generator_network(self) -> nn.Module:
+        return FromNoise(self.generator, self.code_mean, self.code_std)
 
     def generate(self, z: torch.Tensor, labels: Any = None) -> torch.Tensor:
         return self.generator(z)
@@ -122,3 +134,16 @@ class DAE(GanlabModule, GenerativeModel, Denoises):
             noisy = self.add_noise(clean, torch.Generator().manual_seed(self.hparams.fixed_noise_seed))
             grids["denoising"] = row_grid([noisy, self.denoise(noisy), clean])
         return grids
+
+
+class FromNoise(nn.Module):
+    """The decoder from N(0, I) noise: codes drawn as the training images' codes are spread."""
+
+    def __init__(self, decoder: nn.Module, mean: torch.Tensor, std: torch.Tensor) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.register_buffer("mean", mean.detach().clone())
+        self.register_buffer("std", std.detach().clone())
+
+    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.mean + self.std * noise)

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 import torch
+from torch import nn
 
 
 class GenerativeModel(ABC):
@@ -17,14 +18,21 @@ class GenerativeModel(ABC):
 
     device: torch.device
     image_shape: tuple[int, int, int]  # (channels, height, width) of the images it makes
+    prior: str  # the standard noise it starts from: "normal" (N(0, I)) or "uniform" (U(-1, 1))
 
     @abstractmethod
     def sample_latent(
-        self, n: int, generator: torch.Generator | None = None, shift: float = 0.0, scale: float = 1.0
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        shift: float = 0.0,
+        scale: float = 1.0,
+        truncation: float | None = None,
     ) -> torch.Tensor:
         """n latent vectors from the prior (on the CPU when a CPU `generator` is given); `shift` and `scale`
         move and shrink the prior in its own standard units (N(shift, scale^2) for a N(0, I) prior), what
-        `task=latent_shift` explores."""
+        `task=latent_shift` explores; `truncation`: the truncation trick, components beyond +-truncation
+        standard units drawn again (normal priors only)."""
 
     @abstractmethod
     def sample_labels(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
@@ -33,6 +41,11 @@ class GenerativeModel(ABC):
     @abstractmethod
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Images for latents `z` (and `labels`, conditional models)."""
+
+    @abstractmethod
+    def generator_network(self) -> nn.Module:
+        """The network alone, for export (`task=export`): (noise[, labels]) -> images in [-1, 1], the noise
+        standard (`prior`, as sample_latent draws it unshifted); the EMA copy where sampling would use it."""
 
     @abstractmethod
     def sample_grids(self) -> dict[str, tuple[torch.Tensor, int]]:
@@ -48,6 +61,17 @@ class GenerativeModel(ABC):
         if labels is None:
             labels = self.sample_labels(n, generator=generator)
         return self.generate(z, None if labels is None else labels.to(self.device))
+
+
+class Averaged(ABC):
+    """Keeps an exponential moving average of G, which sampling uses once averaging has started."""
+
+    sample_from_ema: bool  # False: sample G as trained (evaluate.py task=sample sample.ema=false)
+
+    @property
+    @abstractmethod
+    def samples_ema(self) -> bool:
+        """Whether sampling now runs the EMA copy (it exists, has started and is asked for)."""
 
 
 class Conditional(ABC):

@@ -26,4 +26,4 @@ def register_task(name: str) -> Callable[[Task], Task]:
 
 
 # The tasks register themselves on import.
-from ganlab.tasks import metrics, latent, denoise  # noqa: E402, F401, I001 (the order of the list in errors)
+from ganlab.tasks import metrics, sample, export, latent, denoise  # noqa: E402, F401, I001 (the order of the list in errors)

@@ -28,8 +28,9 @@ EMITTERS = (
     "lightning.pytorch.trainer.connectors.checkpoint_connector",
     "lightning.pytorch.loggers.mlflow",
 )
-# Trackers' INFO lines about their own bookkeeping (Aim's reporter threads, MLflow's database tables)
-WARNINGS_ONLY = ("aim", "mlflow")
+# INFO lines about the dependencies' own bookkeeping (Aim's reporter threads, MLflow's database tables, the
+# ONNX exporter's graph passes)
+WARNINGS_ONLY = ("aim", "mlflow", "onnx_ir", "onnxscript")
 DROPPED_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\)",
     "You're resuming from a checkpoint that ended before the epoch ended",
