@@ -16,6 +16,8 @@ import torch
 import torch_fidelity
 from conftest import run_command, write_image
 from PIL import Image
+from test_disk import small_disk  # noqa: F401 (a fixture)
+from test_faults import error_lines
 from test_metrics import image_folder
 from test_sweeps import readme_commands
 from torch_fidelity.generative_model_modulewrapper import GenerativeModelModuleWrapper
@@ -296,3 +298,14 @@ def test_the_sampling_and_export_commands_as_typed(project: Path, gan: Path, cga
     assert {"samples.npz", "samples", "samples.png"} <= written
     [onnx] = [card for card in cards if card.get("format") == "onnx"]
     assert Path(onnx["file"]).is_file() and onnx["torch_fidelity"]["input1"] == onnx["file"]
+
+
+@pytest.mark.parametrize("small_disk", [300], indirect=True)  # 1000 digits: 0.8 MB
+def test_a_full_disk_is_one_line_and_leaves_no_half_file(project: Path, gan: Path, small_disk: Path) -> None:  # noqa: F811
+    out = small_disk / "eval"
+    command = f"python evaluate.py ckpt_path={gan} task=sample sample.n=1000 sample.format=npz"
+    result = run_command(command, project, f"hydra.run.dir={out}")
+    assert result.returncode == 1, result.stderr[-3000:]
+    [line] = error_lines(result.stderr)
+    assert line.startswith("error: no space left on device writing ") and "hydra.run.dir" in line, line
+    assert not [p.name for p in out.iterdir() if "npz" in p.name]  # neither samples.npz nor its temporary

@@ -196,3 +196,41 @@ def test_a_wandb_server_refusing_the_run_is_one_line_before_training(project: Pa
     assert line.startswith("error: logger=wandb: ") and "wandb login" in line and "WANDB_MODE=offline" in line
     results = json.loads((only_run(project) / "results.json").read_text())
     assert results["status"] == "failed" and results["global_step"] == 0
+
+
+def test_a_stop_signal_closes_the_tracked_runs_and_the_resume_reopens_them(project: Path) -> None:
+    """SIGTERM (a scheduler's): MLflow's run KILLED, W&B's finished with its records; the printed resume
+    command continues both, and they end FINISHED."""
+    run = project / "outputs" / "stopped"
+    signal_at = ["+callbacks.signal._target_=test_signals.SignalAt", "+callbacks.signal.epoch=1",
+                 "+callbacks.signal.batch=2", f"+callbacks.signal.signum={int(signal.SIGTERM)}"]  # fmt: skip
+    env = {**OFFLINE, "PYTHONPATH": str(TESTS)}
+    common = [*RUN, "logger=[wandb,mlflow]", "trainer.log_every_n_steps=1", f"hydra.run.dir={run}"]
+    stopped = run_command("python train.py", project, *common, *signal_at, env=env)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-3000:]
+    [line] = [line for line in error_lines(stopped.stderr) if not line.startswith("wandb:")]
+    assert line.startswith("interrupted: stopped by SIGTERM at step 18"), line
+    first = {r["kind"]: r for r in json.loads((run / "results.json").read_text())["trackers"]}
+    client = mlflow_client(project / "outputs")
+    assert client.get_run(first["mlflow"]["id"]).info.status == "KILLED"
+    [killed] = wandb_runs(run)
+    assert killed["exited"] and killed["id"] == first["wandb"]["id"]
+    logged = [row["trainer/global_step"] for row in killed["history"] if "train/d_loss" in row]
+    assert logged and max(logged) < 9  # 9 batches trained and saved (step 18)
+
+    resumed = run_command(line.split("; resume with: ")[1], project, env=env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert {k: r.get("id") for k, r in trackers_of(run).items()} == {k: r.get("id") for k, r in first.items()}
+    assert client.get_run(first["mlflow"]["id"]).info.status == "FINISHED"
+    [_, again] = wandb_runs(run)
+    steps = [row["trainer/global_step"] for row in again["history"] if "train/d_loss" in row]
+    assert steps == list(range(9, 18))  # after the checkpoint's, none twice
+
+
+def test_a_diverged_run_is_failed_in_its_tracker(make_cfg) -> None:
+    cfg = make_cfg("logger=mlflow", "model.lr=1000", "trainer.max_epochs=3")
+    with pytest.raises(GanlabError, match="diverged at step"):
+        train(cfg)
+    [tracked] = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())["trackers"]
+    run = mlflow_client(Path(cfg.paths.log_dir)).get_run(tracked["id"])
+    assert run.info.status == "FAILED" and float(run.data.params["model/lr"]) == 1000

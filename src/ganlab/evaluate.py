@@ -13,6 +13,7 @@ from omegaconf import DictConfig
 
 from ganlab.metrics.folders import score_folders
 from ganlab.tasks import TASKS
+from ganlab.utils.disk import cause_is_full_disk, free_bytes, megabytes
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.ranked_log import RankedLogger
 from ganlab.utils.restore import load_generator, merge_settings
@@ -39,4 +40,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     if cfg.real_split not in ("train", "test"):
         raise GanlabError(f"real_split={cfg.real_split!r} is not known: use train or test")
     model, checkpoint = load_generator(cfg)
-    return TASKS[name](cfg, model, checkpoint, Path(cfg.paths.output_dir))
+    out = Path(cfg.paths.output_dir)
+    try:
+        return TASKS[name](cfg, model, checkpoint, out)
+    except Exception as err:
+        if (full := cause_is_full_disk(err)) is None or isinstance(err, GanlabError):
+            raise
+        raise GanlabError(
+            f"no space left on device writing {full.filename or out} ({megabytes(free_bytes(out))} free "
+            "there): free some space, or point hydra.run.dir at a disk with room"
+        ) from None

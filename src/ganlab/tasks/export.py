@@ -17,6 +17,7 @@ from torch import nn
 
 from ganlab.models.interface import Averaged, Conditional, GenerativeModel
 from ganlab.tasks import register_task
+from ganlab.utils.disk import cause_is_full_disk
 from ganlab.utils.errors import GanlabError, first_line
 from ganlab.utils.ranked_log import RankedLogger
 
@@ -70,6 +71,9 @@ def export(cfg: DictConfig, model: nn.Module, checkpoint: dict[str, Any], out: P
             else:
                 _onnx(wrapped, example, path)
     except Exception as err:
+        path.unlink(missing_ok=True)  # no half-written file that looks like an export
+        if cause_is_full_disk(err):
+            raise
         raise GanlabError(
             f"the generator ({type(network).__module__}.{type(network).__qualname__}) cannot be exported to "
             f"{options.format}: {first_line(err)[:300]}; try export.format="

@@ -18,6 +18,7 @@ from ganlab.metrics.report import save_grid, save_pngs
 from ganlab.models.interface import Averaged, Conditional
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
+from ganlab.utils.files import atomic_open
 from ganlab.utils.images import to_uint8
 from ganlab.utils.modes import eval_mode
 from ganlab.utils.ranked_log import RankedLogger
@@ -111,6 +112,6 @@ def _write(images: torch.Tensor, format: str, out: Path, per_row: int | None) ->
     if format == "grid":
         save_grid(images, out / "samples.png", per_row)
         return [str(out / "samples.png")]
-    out.mkdir(parents=True, exist_ok=True)
-    np.savez(out / "samples.npz", arr_0=images.permute(0, 2, 3, 1).numpy())  # NHWC uint8, as ADM's evaluator
+    with atomic_open(out / "samples.npz", "wb") as file:  # whole or not at all
+        np.savez(file, arr_0=images.permute(0, 2, 3, 1).numpy())  # NHWC uint8, as ADM's evaluator reads
     return [str(out / "samples.npz")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -17,15 +18,16 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     A killed process leaves at most a stray temporary file, never a truncated `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False) as tmp:
-        try:
+    tmp = tempfile.NamedTemporaryFile(mode, dir=path.parent, prefix=f".{path.name}.", delete=False)  # noqa: SIM115
+    try:
+        with tmp:  # closing flushes: a full disk may show only there
             yield tmp
-        except BaseException:
-            tmp.close()
+        os.chmod(tmp.name, 0o666 & ~_umask())  # as open() would have made it; temporary files are private
+        os.replace(tmp.name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
             os.unlink(tmp.name)
-            raise
-    os.chmod(tmp.name, 0o666 & ~_umask())  # as open() would have made it; temporary files are private
-    os.replace(tmp.name, path)
+        raise
 
 
 def _umask() -> int:
