@@ -180,6 +180,6 @@ def test_the_submitit_extra_installs_the_launcher() -> None:
     assert 'pip install -e ".[submitit]"' in {c for page in DOC_PAGES for c in page_commands(page)}
     extras = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     assert any(r.startswith("hydra-submitit-launcher") for r in extras["submitit"])
-    assert "ganlab[optuna,submitit]" in extras["dev"]
+    assert "submitit" in extras["dev"][0].removeprefix("ganlab[").rstrip("]").split(",")
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher  # noqa: F401
 
