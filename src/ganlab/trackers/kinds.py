@@ -24,8 +24,15 @@ def _uint8(grid: torch.Tensor) -> Any:
     return grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).cpu().numpy()
 
 
+class InRunFolder(Tracker):
+    """A tracker whose files live in the run folder: its run is that folder, and a resume continues there."""
+
+    def run(self) -> dict[str, Any]:
+        return {"kind": self.name, "dir": self.logger.log_dir}
+
+
 @register
-class TensorBoard(Tracker):
+class TensorBoard(InRunFolder):
     name = "tensorboard"
     target = "lightning.pytorch.loggers.TensorBoardLogger"
 
@@ -42,19 +49,13 @@ class TensorBoard(Tracker):
     def image(self, key: str, grid: torch.Tensor, step: int) -> None:
         self.logger.experiment.add_image(key, grid, global_step=step)
 
-    def run(self) -> dict[str, Any]:
-        return {"kind": self.name, "dir": self.logger.log_dir}
-
 
 @register
-class CSV(Tracker):
+class CSV(InRunFolder):
     """metrics.csv and hparams.yaml; the grids are the run's samples/*.png."""
 
     name = "csv"
     target = "lightning.pytorch.loggers.CSVLogger"
-
-    def run(self) -> dict[str, Any]:
-        return {"kind": self.name, "dir": self.logger.log_dir}
 
 
 @register
