@@ -72,7 +72,7 @@ def register_metric(
 def chosen(names: Iterable[str], extra: Iterable[str] = ()) -> list[Metric]:
     """The run's metrics: built-in or already registered `names`, then the functions `extra` names by
     import path (e.g. mylab.metrics.sharpness), each a one-line error when it cannot be had."""
-    import ganlab.metrics.builtin  # noqa: F401  (registers fid, is, kid, prdc)
+    from ganlab.metrics import builtin, faces  # noqa: F401  (register fid, is, kid, prdc; face_rate)
 
     metrics = []
     for name in names:

@@ -51,9 +51,13 @@ class GenerativeScores(nn.Module):
         seed: int = 0,
         names: Sequence[str] = DEFAULT_METRICS,
         extra: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
     ) -> None:
+        """`options`: the other plain `metrics.*` values, which metrics read in their settings (face_rate's
+        metrics.face_detector, a user's metric's own key)."""
         super().__init__()
         self.extractor = extractor
+        self.options = dict(options or {})
         if not feature_dim:
             feature_dim = extractor.num_features if isinstance(extractor, FeatureExtractor) else 2048
         with warnings.catch_warnings():  # that IS and KID keep their features is the point here
@@ -132,8 +136,11 @@ class GenerativeScores(nn.Module):
     ) -> GenerativeScores:
         """From a `metrics` config node (conf/metrics/): one construction for every command."""
         keys = ("is_splits", "kid_subsets", "kid_subset_size", "prc_neighborhood", "seed", "names", "extra")
-        options = {k: settings[k] for k in keys if k in settings}
-        return cls(extractor, **{**options, **overrides})
+        chosen = {k: settings[k] for k in keys if k in settings}
+        plain = {
+            k: v for k, v in settings.items() if k not in keys and isinstance(v, str | int | float | None)
+        }
+        return cls(extractor, **{**chosen, "options": plain, **overrides})
 
     def compute(self, model: nn.Module | None = None) -> dict[str, float]:
         """Every chosen metric's values; `model` for the metrics that need the generator itself."""
@@ -153,7 +160,7 @@ class GenerativeScores(nn.Module):
 
     def settings(self) -> dict[str, Any]:
         names = ("is_splits", "kid_subsets", "kid_subset_size", "prc_neighborhood", "seed")
-        return {name: getattr(self, name) for name in names}
+        return {**self.options, **{name: getattr(self, name) for name in names}}
 
     def protocol(self) -> dict[str, Any]:
         protocol = self.extractor.protocol() if isinstance(self.extractor, FeatureExtractor) else {}
