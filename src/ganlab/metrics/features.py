@@ -21,6 +21,7 @@ class FeatureExtractor(nn.Module):
     protocol goes into metrics.json and the real-statistics cache key."""
 
     num_features: int
+    has_logits: bool = True  # False: no "logits" (a feature space without classes: no IS)
 
     def protocol(self) -> dict[str, Any]:
         raise NotImplementedError

@@ -81,6 +81,12 @@ class GenerativeScores(nn.Module):
         self.prc_neighborhood = prc_neighborhood
         # prc_neighborhood=null (the older switch) leaves out the k-NN metrics
         self.metrics = chosen([n for n in names if n != "prdc" or prc_neighborhood], extra)
+        self.has_logits = not isinstance(extractor, FeatureExtractor) or extractor.has_logits
+        if not self.has_logits and (needing := [m.name for m in self.metrics if "logits" in m.needs]):
+            raise GanlabError(
+                f"metrics.names: {', '.join(needing)} needs class logits, and this feature space (a "
+                f"self-supervised encoder) has none: leave {needing[0]} out: metrics.names=[fid,kid,prdc]"
+            )
         self.directions = logged_directions(self.metrics)  # val/<value> -> min | max: what is logged
         self.counts = {"real": 0, "fake": 0}
         self.real_downscale: str | None = None  # how the dataset's images were resized (protocol)
@@ -95,13 +101,13 @@ class GenerativeScores(nn.Module):
         """This process's share of the images (`distributed.share`); every process's features are
         gathered in rank order, so all processes hold, and compute from, the whole set."""
         parts = [self.extractor(images) for images in batches]
-        keys = ("pool",) if real else ("pool", "logits")
+        keys = ("pool",) if real or not self.has_logits else ("pool", "logits")
         self.update_features({key: gather_rows(torch.cat([p[key] for p in parts])) for key in keys}, real)
 
     def update_features(self, features: dict[str, torch.Tensor], real: bool) -> None:
         self.fid.update(features["pool"], real=real)
         self.kid.update(features["pool"], real=real)
-        if not real:
+        if not real and "logits" in features:
             # float64 as in torch-fidelity: float32 softmax underflows to 0 and 0 * log 0 is NaN
             self.inception_score.update(features["logits"].double())
         self.counts["real" if real else "fake"] += len(features["pool"])
