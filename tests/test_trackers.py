@@ -234,3 +234,16 @@ def test_a_diverged_run_is_failed_in_its_tracker(make_cfg) -> None:
     [tracked] = json.loads((Path(cfg.paths.output_dir) / "results.json").read_text())["trackers"]
     run = mlflow_client(Path(cfg.paths.log_dir)).get_run(tracked["id"])
     assert run.info.status == "FAILED" and float(run.data.params["model/lr"]) == 1000
+
+
+def test_a_requeued_slurm_job_reopens_the_runs_of_its_newest_hpc_checkpoint(tmp_path: Path) -> None:
+    """Lightning restores hpc_ckpt_<n>.ckpt by itself in a requeued job (no ckpt_path): its runs reopen."""
+    from ganlab.trackers import resumed_runs
+
+    assert resumed_runs(None, tmp_path) == []
+    for number in (2, 10):
+        saved = {"ganlab_trackers": [{"kind": "wandb", "id": f"run{number}"}]}
+        torch.save(saved, tmp_path / f"hpc_ckpt_{number}.ckpt")
+    (tmp_path / "hpc_ckpt_x.ckpt").write_text("not Lightning's")
+    assert resumed_runs(None, tmp_path) == [{"kind": "wandb", "id": "run10"}]
+    assert resumed_runs({"ganlab_trackers": [{"kind": "mlflow", "id": "a"}]}, tmp_path)[0]["id"] == "a"

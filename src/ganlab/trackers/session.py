@@ -38,7 +38,8 @@ def resumed_runs(checkpoint: dict[str, Any] | None, run_dir: Path) -> list[dict[
     """The tracked runs to reopen: those of the checkpoint being resumed (ckpt_path), or of the newest
     hpc_ckpt_<n>.ckpt Lightning restores by itself in a SLURM job requeued into its run folder."""
     if checkpoint is None:
-        requeued = sorted(run_dir.glob("hpc_ckpt_*.ckpt"), key=lambda p: int(p.stem.rpartition("_")[2] or 0))
+        numbered = [p for p in run_dir.glob("hpc_ckpt_*.ckpt") if p.stem.removeprefix("hpc_ckpt_").isdigit()]
+        requeued = sorted(numbered, key=lambda p: int(p.stem.removeprefix("hpc_ckpt_")))
         if not requeued:
             return []
         try:
