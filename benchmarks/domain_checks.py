@@ -6,7 +6,7 @@ Half of `--count` random images of the dataset are the reference, the other half
 and four corruptions of it (colour-shifted, blurred, cut into shuffled tiles, collapsed to 50 images) are
 scored against the reference: FID, KID, precision, recall, density, coverage. With two or more encoders
 (`--encoder a.pt --encoder b.pt`: e.g. trained with different seeds), the rank correlation of their FIDs
-over the six sets says whether they agree.
+over the five sets says whether they agree.
 """
 
 from __future__ import annotations
