@@ -50,7 +50,7 @@ def test_face_rate_is_logged_in_training_and_scored_by_evaluate(
     make_cfg, make_eval_cfg, cascade: Path, classifier_file: Path, tmp_path: Path
 ) -> None:
     """On digits there are no faces: 0, through both paths; the value carries its protocol."""
-    scored = ["metrics=domain", f"metrics.classifier={classifier_file}", "metrics.num_samples=16",
+    scored = ["metrics=domain", f"metrics.classifier={classifier_file}", "metrics.num_samples=24",
               "metrics.batch_size=16", "metrics.is_splits=2", "metrics.kid_subsets=2",
               "metrics.face_samples=20", "metrics.names=[fid,face_rate]",
               f"metrics.face_detector={cascade}"]  # fmt: skip
