@@ -56,11 +56,8 @@ class Classifier(L.LightningModule, Exports):
 
     def export(self, path: str | Path | None = None) -> Path | None:
         """Save what DomainFeatures needs (loadable with weights_only)."""
-        path = path or self.hparams.export_path
-        if path is None:
+        if (path := self.destination(path or self.hparams.export_path)) is None:
             return None
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         hparams: dict[str, Any] = {k: v for k, v in self.hparams.items() if k not in ("export_path", "lr")}
         torch.save({"hparams": hparams, "state_dict": self.net.state_dict(), "test_acc": self.test_acc}, path)
         return path

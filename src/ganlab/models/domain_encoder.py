@@ -76,11 +76,8 @@ class DomainEncoder(L.LightningModule, Exports):
 
     def export(self, path: str | Path | None = None) -> Path | None:
         """What DomainFeatures needs (loadable with weights_only), and how it was trained (the protocol)."""
-        path = path or self.hparams.export_path
-        if path is None:
+        if (path := self.destination(path or self.hparams.export_path)) is None:
             return None
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         hp = self.hparams
         network: dict[str, Any] = {"latent_dim": hp.feature_dim, "channels": hp.channels,
                                    "image_size": hp.image_size, "width": hp.width}  # fmt: skip

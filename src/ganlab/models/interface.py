@@ -106,6 +106,15 @@ class Exports(ABC):
     @abstractmethod
     def export(self, path: str | Path | None = None) -> Path | None: ...
 
+    @staticmethod
+    def destination(path: str | Path | None) -> Path | None:
+        """Where an export goes, its folder made; None when no path is set (nothing to write)."""
+        if path is None:
+            return None
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
 
 def row_grid(rows: list[torch.Tensor], per_row: int = 8) -> tuple[torch.Tensor, int]:
     """Image sets of equal size shown row by row in turn (inputs above their reconstructions, ...): the
