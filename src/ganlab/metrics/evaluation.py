@@ -42,7 +42,16 @@ def generated_batches(
         labels = model.sample_labels(count, generator=generator)
     else:
         labels = torch.full((count,), label, dtype=torch.long)
-    rows = range(count) if rows is None else rows
+    yield from images_of(model, z, labels, batch_size, range(count) if rows is None else rows)
+
+
+@torch.no_grad()
+def images_of(
+    model: nn.Module, z: torch.Tensor, labels: torch.Tensor | None, batch_size: int, rows: range | None = None
+) -> Iterator[torch.Tensor]:
+    """The uint8 images of latents `z` (and `labels`), `rows` of them (default: all) in batches: G in eval
+    mode and float32 (outside any autocast), its mode left as it was."""
+    rows = range(len(z)) if rows is None else rows
     with eval_mode(model), torch.autocast(model.device.type, enabled=False):
         for start in range(rows.start, rows.stop, batch_size):
             part = slice(start, min(start + batch_size, rows.stop))

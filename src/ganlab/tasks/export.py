@@ -19,6 +19,7 @@ from ganlab.models.interface import Averaged, Conditional, GenerativeModel
 from ganlab.tasks import register_task
 from ganlab.utils.disk import cause_is_full_disk
 from ganlab.utils.errors import GanlabError, first_line
+from ganlab.utils.images import to_uint8
 from ganlab.utils.ranked_log import RankedLogger
 
 log = RankedLogger(__name__)
@@ -34,14 +35,14 @@ class Pixels(nn.Module):
         self.network = network
 
     def forward(self, noise: torch.Tensor) -> torch.Tensor:
-        return ((self.network(noise) + 1) / 2).mul(255).add(0.5).clamp(0, 255).to(torch.uint8)
+        return to_uint8(self.network(noise))
 
 
 class ClassPixels(Pixels):
     """(noise, labels) -> uint8 images, for conditional generators."""
 
     def forward(self, noise: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        return ((self.network(noise, labels) + 1) / 2).mul(255).add(0.5).clamp(0, 255).to(torch.uint8)
+        return to_uint8(self.network(noise, labels))
 
 
 @register_task("export")

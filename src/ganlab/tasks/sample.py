@@ -13,14 +13,12 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import nn
 
-from ganlab.metrics.evaluation import generated_batches
+from ganlab.metrics.evaluation import generated_batches, images_of
 from ganlab.metrics.report import save_grid, save_pngs
 from ganlab.models.interface import Averaged, Conditional
 from ganlab.tasks import register_task
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.files import atomic_open
-from ganlab.utils.images import to_uint8
-from ganlab.utils.modes import eval_mode
 from ganlab.utils.ranked_log import RankedLogger
 
 log = RankedLogger(__name__)
@@ -50,7 +48,7 @@ def sample(cfg: DictConfig, model: nn.Module, checkpoint: dict[str, Any], out: P
             raise GanlabError(f"sample.classes: {bad} not among the model's classes 0..{last}")
     if isinstance(model, Averaged):
         model.sample_from_ema = bool(options.ema)
-    images = torch.cat(list(_images(model, options, seeds, classes)))
+    images = torch.cat([batch.cpu() for batch in _images(model, options, seeds, classes)])
     per_row = len(seeds) if seeds is not None else options.n
     written = _write(images, options.format, out, per_row if classes is not None else None)
     card = {
@@ -96,13 +94,9 @@ def _images(model: nn.Module, options: DictConfig, seeds: list[int] | None, clas
         generator = torch.Generator().manual_seed(options.seed)
         z = model.sample_latent(options.n, generator, truncation=options.truncation)
         labels = model.sample_labels(options.n, generator)
-    rows = [(z, labels)] if classes is None else [(z, torch.full((len(z),), c)) for c in classes]
-    with eval_mode(model), torch.autocast(model.device.type, enabled=False):
-        for row_z, row_labels in rows:
-            for start in range(0, len(row_z), options.batch_size):
-                part = slice(start, start + options.batch_size)
-                batch_labels = None if row_labels is None else row_labels[part].to(model.device)
-                yield to_uint8(model.generate(row_z[part].to(model.device), batch_labels).float()).cpu()
+    rows = [labels] if classes is None else [torch.full((len(z),), c) for c in classes]
+    for row_labels in rows:
+        yield from images_of(model, z, row_labels, options.batch_size)
 
 
 def _write(images: torch.Tensor, format: str, out: Path, per_row: int | None) -> list[str]:

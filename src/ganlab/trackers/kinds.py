@@ -13,6 +13,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.trackers.base import Tracker, register
+from ganlab.utils.images import to_uint8
 from ganlab.utils.lightning_private import event_writer, flat_params
 from ganlab.utils.ranked_log import RankedLogger
 
@@ -21,7 +22,7 @@ log = RankedLogger(__name__)
 
 def _uint8(grid: torch.Tensor) -> Any:
     """3xHxW floats in [0, 1] as the HxWx3 uint8 array image libraries take (rounded as save_image does)."""
-    return grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).cpu().numpy()
+    return to_uint8(grid * 2 - 1).permute(1, 2, 0).cpu().numpy()
 
 
 class InRunFolder(Tracker):
