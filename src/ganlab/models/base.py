@@ -21,6 +21,7 @@ from ganlab.models.ema import make_ema
 from ganlab.models.interface import Averaged, GenerativeModel
 from ganlab.models.losses import build_loss
 from ganlab.models.module import GanlabModule
+from ganlab.models.standing import standing_statistics
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.modes import eval_mode
 
@@ -62,6 +63,7 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
         ema_decay: float | None = None,
         ema_start: int = 0,
         ema_rampup: float | None = None,
+        standing_stats: int | None = None,
         num_fixed_samples: int = 64,
         fixed_noise_seed: int = 1234,
         compile: bool = False,
@@ -177,7 +179,11 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
         return self.ema.module if self.samples_ema else self.generator
 
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.sampling_generator(z)
+        return self.run_generator(self.sampling_generator, z, labels)
+
+    def run_generator(self, network: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """`network` (G or its EMA) on latents, and labels where the model is conditional."""
+        return network(z)
 
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images)
@@ -217,6 +223,8 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
         self.adversarial_step(real, fake, labels, opt_d, opt_g if g_steps else None)
         if g_steps:
             self.update_ema()
+        if self.hparams.standing_stats and self.trainer.is_last_batch:
+            self.refresh_statistics()
 
     def adversarial_step(
         self,
@@ -266,6 +274,17 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
         """Fold G's new weights into its EMA (the first update copies G), from `ema_start` on."""
         if self.ema is not None and self.global_step >= self.hparams.ema_start:
             self.ema.update_parameters(self.generator)
+
+    def refresh_statistics(self) -> None:
+        """Standing statistics for G and its EMA at each epoch's end (`standing_stats` samples), before the
+        grids, metrics and checkpoint read them; always from the same noise."""
+
+        def draw(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+            return self.sample_latent(n, generator=generator), self.sample_labels(n, generator=generator)
+
+        for network in (self.generator, *([self.ema.module] if self.ema is not None else [])):
+            standing_statistics(network, draw, self.run_generator, self.hparams.standing_stats,
+                                seed=self.hparams.fixed_noise_seed + 1)  # fmt: skip
 
     def _d_targets(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Real targets 1 - smoothing, less up to `label_noise` at random; fakes up to `label_noise`."""

@@ -49,8 +49,8 @@ class CGAN(GAN, Conditional):
             return generator, ConcatDiscriminator(net_d, hp.num_classes, hp.image_size)
         return generator, ProjectionDiscriminator(net_d, hp.num_classes)
 
-    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.sampling_generator(z, labels)
+    def run_generator(self, network: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        return network(z, labels)
 
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images, labels)
