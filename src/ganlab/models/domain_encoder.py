@@ -43,6 +43,8 @@ class DomainEncoder(L.LightningModule, Exports):
         temperature: float = 0.2,
         lr: float = 1e-3,
         crop_scale: float = 0.35,
+        jitter: tuple[float, float, float, float] = (0.4, 0.4, 0.4, 0.1),
+        grayscale: float = 0.2,
         dataset: str | None = None,
         export_path: str | None = None,
     ) -> None:
@@ -52,11 +54,13 @@ class DomainEncoder(L.LightningModule, Exports):
         self.projection = nn.Sequential(
             nn.Linear(feature_dim, feature_dim), nn.ReLU(True), nn.Linear(feature_dim, projection_dim)
         )
-        colour = [v2.RandomApply([v2.ColorJitter(0.4, 0.4, 0.4, 0.1)], p=0.8), v2.RandomGrayscale(0.2)]
+        brightness, contrast, saturation, hue = jitter
+        colour = [v2.RandomApply([v2.ColorJitter(brightness, contrast, saturation, hue)], p=0.8),
+                  v2.RandomGrayscale(grayscale)]  # fmt: skip
         self.view = v2.Compose([
             v2.RandomResizedCrop(image_size, scale=(crop_scale, 1.0), antialias=True),
             v2.RandomHorizontalFlip(),
-            *(colour if channels == 3 else [v2.RandomApply([v2.ColorJitter(0.4, 0.4)], p=0.8)]),
+            *(colour if channels == 3 else [v2.RandomApply([v2.ColorJitter(brightness, contrast)], p=0.8)]),
         ])  # fmt: skip
 
     def views(self, images: torch.Tensor) -> torch.Tensor:
@@ -83,7 +87,8 @@ class DomainEncoder(L.LightningModule, Exports):
                                    "image_size": hp.image_size, "width": hp.width}  # fmt: skip
         trained = {"method": "SimCLR", "dataset": hp.dataset, "epochs": self.current_epoch,
                    "steps": self.global_step, "temperature": hp.temperature,
-                   "crop_scale": hp.crop_scale}  # fmt: skip
+                   "crop_scale": hp.crop_scale, "jitter": list(hp.jitter),
+                   "grayscale": hp.grayscale}  # fmt: skip
         torch.save(
             {"kind": "encoder", "network": NETWORK, "hparams": network, "state_dict": self.net.state_dict(),
              "trained": trained},
