@@ -3,6 +3,8 @@
     python benchmarks/recipes.py default --classifier <MNIST classifier .pt>
     python benchmarks/recipes.py fashion_mnist_dcgan --classifier <Fashion-MNIST classifier .pt>
     python benchmarks/recipes.py fashion_mnist_cgan --classifier <Fashion-MNIST classifier .pt> --epochs 15
+    python benchmarks/recipes.py anime --classifier <anime domain encoder .pt> --epochs 3 [overrides]
+    python benchmarks/recipes.py examples --classifier <anime domain encoder .pt> --batches 375
 
 `default` runs `python train.py` with no arguments and scores 1,000 samples of its last.ckpt with a
 classifier trained on the full MNIST training set, minus 5,000 held-out digits
@@ -13,6 +15,12 @@ same way as the ceiling. An experiment runs `python train.py experiment=<name>` 
 ... metrics=domain real_split=test metrics.num_samples=10000` (FID, IS, precision, recall; class accuracy
 of conditional models). `--epochs N` is a budget (`trainer.max_epochs=N`), printed with the numbers, as
 are further overrides (`python benchmarks/recipes.py default model.ema_decay=0.999 ...`) to try a change.
+
+`anime` runs `python train.py model=dcgan data=anime data.root=<--anime> seed=<--seed>` (the recipe in
+conf/data_model/anime_dcgan.yaml, and the overrides given) and `examples` pytorch/examples' DCGAN
+(benchmarks/examples_dcgan.py); `real` scores held-out faces, the ceiling. Each row: 2,000 samples against
+2,000 random faces in the domain encoder's space (FID, KID, precision, recall, density, coverage) and the
+share the anime face detector (`--detector`) finds a face in; its markdown row is printed.
 """
 
 from __future__ import annotations
@@ -103,11 +111,58 @@ def experiment_recipe(args: argparse.Namespace, out: Path) -> None:
     print("  ".join(f"{k} {v:.4f}" for k, v in line.items()))
 
 
+ANIME_COLUMNS = ("fid", "kid", "precision", "recall", "density", "coverage")
+
+
+def anime_row(args: argparse.Namespace, out: Path) -> None:
+    """Train (unless `--out` holds a finished run), draw 2,000 images and print the scored markdown row."""
+    from domain_checks import real_images  # benchmarks/, on the path when a script there runs
+
+    from ganlab.metrics.faces import FaceDetector
+    from ganlab.metrics.scores import GenerativeScores
+
+    faces = real_images("anime", str(args.anime), args.cache_dir)
+    order = torch.randperm(len(faces), generator=torch.Generator().manual_seed(0))
+    reference, held_out = faces[order[: args.samples]], faces[order[args.samples : 2 * args.samples]]
+    seconds = None  # not trained here: --out held the run
+    if args.recipe == "real":
+        command, fake = "held-out real faces", held_out
+    elif args.recipe == "examples":
+        command = f"examples --batches {args.batches} --seed {args.seed}"
+        if not (out / "samples.npz").exists():
+            seconds = run("benchmarks/examples_dcgan.py", f"--root={args.anime}", f"--batches={args.batches}",
+                          f"--seed={args.seed}", f"--samples={args.samples}", f"--out={out}")  # fmt: skip
+        fake = torch.from_numpy(np.load(out / "samples.npz")["arr_0"]).permute(0, 3, 1, 2)
+    else:
+        budget = [f"seed={args.seed}", *([f"trainer.max_epochs={args.epochs}"] if args.epochs else [])]
+        command = " ".join(["anime", *budget, *args.overrides])
+        if not (out / "checkpoints/last.ckpt").exists():
+            seconds = run("train.py", "model=dcgan", "data=anime", f"data.root={args.anime}", *budget,
+                          *args.overrides, f"hydra.run.dir={out}")  # fmt: skip
+        model, _ = load_generator(
+            OmegaConf.create({"ckpt_path": str(out / "checkpoints/last.ckpt"), "device": "cpu"})
+        )
+        fake = torch.cat(list(generated_batches(model, args.samples, 250, seed=args.seed)))
+    scores = GenerativeScores(DomainFeatures(args.classifier), names=("fid", "kid", "prdc"), seed=0,
+                              kid_subset_size=min(1000, len(fake)))  # fmt: skip
+    for images, real in ((reference, True), (fake, False)):
+        for start in range(0, len(images), 250):
+            scores.update(images[start : start + 250], real=real)
+    values = scores.compute()
+    face_rate = float(FaceDetector(args.detector)(fake).mean())
+    cells = [f"{values[c]:.3g}" for c in ANIME_COLUMNS] + [
+        f"{face_rate:.3f}",
+        "" if seconds is None else f"{seconds / 60:.0f} min",
+    ]
+    print(f"\n{len(fake):,} images against {len(reference):,} faces, in {args.classifier}'s space\n"
+          f"| `python benchmarks/recipes.py {command}` | " + " | ".join(cells) + " |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("recipe", help="default, or an experiment name (conf/experiment/)")
+    parser.add_argument("recipe", help="default, anime, examples, real, or an experiment (conf/experiment/)")
     parser.add_argument("overrides", nargs="*", help="overrides on top of the recipe")
     parser.add_argument("--classifier", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=None, help="a budget: trainer.max_epochs")
@@ -116,11 +171,20 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist", type=Path, default=PROJECT.parent / "shared/data/mnist")
+    parser.add_argument("--anime", type=Path, default=PROJECT.parent / "shared/data/anime-faces/images")
+    judges = PROJECT.parent / "shared/judges"
+    parser.add_argument("--detector", type=Path, default=judges / "lbpcascade_animeface.xml")
+    parser.add_argument("--batches", type=int, default=375, help="examples: its training batches")
+    parser.add_argument("--cache-dir", default=".cache/ganlab")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")
     args = parser.parse_intermixed_args()
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "run"
-        (default_recipe if args.recipe == "default" else experiment_recipe)(args, out)
+        if args.recipe in ("anime", "examples", "real"):
+            args.samples = args.samples or 2000
+            anime_row(args, out)
+        else:
+            (default_recipe if args.recipe == "default" else experiment_recipe)(args, out)
 
 
 if __name__ == "__main__":
