@@ -19,6 +19,7 @@ from ganlab.data import MnistMiniDataModule
 from ganlab.evaluate import evaluate
 from ganlab.metrics.checks import space_report, tiles_shuffled
 from ganlab.metrics.domain import DomainFeatures
+from ganlab.models import DomainEncoder
 from ganlab.train import train
 from ganlab.utils.errors import GanlabError
 
@@ -54,6 +55,7 @@ def test_tiles_are_shuffled_not_changed() -> None:
     draw = torch.Generator().manual_seed(1)
     images = torch.randint(0, 256, (5, 3, 8, 8), dtype=torch.uint8, generator=draw)
     shuffled = tiles_shuffled(images, torch.Generator().manual_seed(0))
+
     def tiles(x: torch.Tensor) -> list[list[int]]:
         return sorted(x[..., r : r + 4, c : c + 4].flatten().tolist() for r in (0, 4) for c in (0, 4))
 
@@ -114,3 +116,10 @@ def test_the_anime_encoder_commands_as_typed(project: Path, tmp_path: Path) -> N
     checks = run_command(typed[2], project, "--count", "400")
     assert checks.returncode == 0, checks.stderr[-3000:]
     assert "| real |" in checks.stdout and "| collapsed |" in checks.stdout
+
+
+def test_a_colour_jitter_of_the_wrong_length_is_one_line(make_cfg, tmp_path: Path) -> None:
+    with pytest.raises(GanlabError, match=r"model.jitter=\[0.4, 0.4\] needs 4 numbers"):
+        DomainEncoder(jitter=(0.4, 0.4))
+    with pytest.raises(GanlabError, match="needs 4 numbers"):  # as a user's override reaches it
+        encoder(make_cfg, tmp_path, "model.jitter=[0.4,0.4,0.4]")

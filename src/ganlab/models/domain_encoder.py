@@ -14,6 +14,7 @@ from torchvision.transforms import v2
 
 from ganlab.models.interface import Exports
 from ganlab.nets.dcgan import DCGANEncoder
+from ganlab.utils.errors import GanlabError
 
 NETWORK = "ganlab.nets.DCGANEncoder"  # what the exported file's `network` names (DomainFeatures builds it)
 
@@ -54,6 +55,11 @@ class DomainEncoder(L.LightningModule, Exports):
         self.projection = nn.Sequential(
             nn.Linear(feature_dim, feature_dim), nn.ReLU(True), nn.Linear(feature_dim, projection_dim)
         )
+        if len(jitter) != 4:
+            raise GanlabError(
+                f"model.jitter={list(jitter)} needs 4 numbers, brightness, contrast, saturation and hue: "
+                "e.g. model.jitter=[0.4,0.4,0.4,0.1]"
+            )
         brightness, contrast, saturation, hue = jitter
         colour = [v2.RandomApply([v2.ColorJitter(brightness, contrast, saturation, hue)], p=0.8),
                   v2.RandomGrayscale(grayscale)]  # fmt: skip
