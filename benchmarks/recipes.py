@@ -40,6 +40,7 @@ from omegaconf import OmegaConf
 from ganlab.data import IdxDataModule
 from ganlab.metrics import DomainFeatures, GenerativeScores
 from ganlab.metrics.evaluation import generated_batches
+from ganlab.utils.errors import GanlabError
 from ganlab.utils.restore import load_generator
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -121,6 +122,8 @@ def anime_row(args: argparse.Namespace, out: Path) -> None:
     from ganlab.metrics.faces import FaceDetector
     from ganlab.metrics.scores import GenerativeScores
 
+    # The judges first: a wrong --classifier or --detector is one line before a run of minutes, not after.
+    extractor, detector = DomainFeatures(args.classifier), FaceDetector(args.detector)
     faces = real_images("anime", str(args.anime), args.cache_dir)
     order = torch.randperm(len(faces), generator=torch.Generator().manual_seed(0))
     reference, held_out = faces[order[: args.samples]], faces[order[args.samples : 2 * args.samples]]
@@ -143,13 +146,13 @@ def anime_row(args: argparse.Namespace, out: Path) -> None:
             OmegaConf.create({"ckpt_path": str(out / "checkpoints/last.ckpt"), "device": "cpu"})
         )
         fake = torch.cat(list(generated_batches(model, args.samples, 250, seed=args.seed)))
-    scores = GenerativeScores(DomainFeatures(args.classifier), names=("fid", "kid", "prdc"), seed=0,
+    scores = GenerativeScores(extractor, names=("fid", "kid", "prdc"), seed=0,
                               kid_subset_size=min(1000, len(fake)))  # fmt: skip
     for images, real in ((reference, True), (fake, False)):
         for start in range(0, len(images), 250):
             scores.update(images[start : start + 250], real=real)
     values = scores.compute()
-    face_rate = float(FaceDetector(args.detector)(fake).mean())
+    face_rate = float(detector(fake).mean())
     cells = [f"{values[c]:.3g}" for c in ANIME_COLUMNS] + [
         f"{face_rate:.3f}",
         "" if seconds is None else f"{seconds / 60:.0f} min",
@@ -188,4 +191,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except GanlabError as error:  # a wrong file given: one line, as train.py says it
+        raise SystemExit(f"error: {error}") from None

@@ -140,6 +140,14 @@ def test_the_anime_recipe_and_its_benchmark_run_as_typed(project: Path, tmp_path
     assert rows[DOC_REAL][6] >= 0.95 and rows[DOC_REAL][0] < rows[DOC_EXAMPLES][0]  # real faces: found, close
 
 
+def test_a_missing_encoder_is_one_line_before_any_training(project: Path) -> None:
+    shutil.copytree(PROJECT / "benchmarks", project / "benchmarks")
+    result = run_command(DOC_RECIPE, project)  # no encoder trained yet in this project
+    assert result.returncode == 1 and not (project / "outputs").exists()
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: no domain classifier"), result.stderr
+
+
 DOC_ENCODER = "python train.py model=simclr data=anime data.root=../shared/data/anime-faces/images"
 DOC_RECIPE = "python benchmarks/recipes.py anime --classifier .cache/ganlab/domain/anime-64px.pt --epochs 3"
 DOC_EXAMPLES = "python benchmarks/recipes.py examples --classifier .cache/ganlab/domain/anime-64px.pt"
