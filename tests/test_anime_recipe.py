@@ -104,6 +104,21 @@ def test_standing_statistics_are_the_samples_own(make_cfg, tmp_path: Path) -> No
     assert all(torch.allclose(before[k], v, atol=1e-5) for k, v in model.state_dict().items())  # NHWC or not
 
 
+
+def test_a_checkpoint_written_mid_epoch_carries_standing_statistics(make_cfg, tmp_path: Path) -> None:
+    """A run stopped mid-epoch (here by trainer.max_steps; a stop signal or every_n_train_steps writes the
+    same way) saves statistics of the weights it saves, as an epoch-end checkpoint does: evaluate.py samples
+    that checkpoint as the grids would have, not with the running averages of a G still moving."""
+    budget = ["trainer.max_epochs=1", "trainer.limit_train_batches=5", "+trainer.max_steps=4"]  # 2 batches
+    train(make_cfg(*budget, "model.standing_stats=100", "model.ema_decay=0.999", run_dir=tmp_path / "run"))
+    checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    assert checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["completed"] == 2
+    ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    model, _ = load_generator(OmegaConf.create({"ckpt_path": ckpt, "device": "cpu"}))
+    before = copy.deepcopy(model.state_dict())
+    model.refresh_statistics()
+    assert all(torch.allclose(before[k], v, atol=1e-5) for k, v in model.state_dict().items())
+
 def test_the_anime_recipe_and_its_benchmark_run_as_typed(project: Path, tmp_path: Path) -> None:
     """From a project with ../shared beside it: the README's anime command trains the recipe (it says so, and
     results.json keeps what it set); the benchmark's rows (the recipe, pytorch/examples' DCGAN, the held-out

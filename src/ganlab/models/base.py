@@ -2,7 +2,8 @@
 
 The networks and the loss are config components (models/components.py); a subclass may build them its own
 way (`build_networks`) and override `generate`, `discriminate` and `sample_grids`; the steps, optimizers,
-labels, clipping, EMA, augmentation and logging live here (checkpoint hygiene in models/module.py).
+labels, clipping, augmentation and logging live here (checkpoint hygiene in models/module.py, the EMA and
+standing statistics in models/sampling.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any, Literal
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 from ganlab.latent import truncated_normal
 from ganlab.models.augment import check_policy, diff_augment
@@ -21,12 +21,12 @@ from ganlab.models.ema import make_ema
 from ganlab.models.interface import Averaged, GenerativeModel
 from ganlab.models.losses import build_loss
 from ganlab.models.module import GanlabModule
-from ganlab.models.standing import standing_statistics
+from ganlab.models.sampling import GeneratorSampling
 from ganlab.utils.errors import GanlabError
 from ganlab.utils.modes import eval_mode
 
 
-class GAN(GanlabModule, GenerativeModel, Averaged):
+class GAN(GeneratorSampling, GanlabModule, GenerativeModel, Averaged):
     """Per batch: one D step on real vs detached fakes, then (every `n_critic` batches) one G step.
 
     Used as it is, an unconditional GAN of any generator and discriminator (`model=dcgan`: DCGAN's nets,
@@ -82,9 +82,7 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
                 f"model.compile=true cannot train {type(self.loss).__name__}: torch.compile does not "
                 "differentiate twice (its gradient penalty does); drop one of them"
             )
-        # G's exponential moving average (weights and BatchNorm statistics), used for sampling when on.
-        self.ema: AveragedModel | None = None
-        self.sample_from_ema = True
+        self.ema = None  # G's EMA (weights and BatchNorm statistics), made once G is built and checked
         self.generator, self.discriminator = self.build_networks()
         with torch.no_grad(), eval_mode(self):
             self.check_networks()
@@ -141,15 +139,6 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
             "make it produce data.channels x data.image_size x data.image_size images",
         )  # fmt: skip
 
-    @property
-    def samples_ema(self) -> bool:
-        return self.sample_from_ema and self.ema is not None and self.ema.n_averaged.item() > 0
-
-    @property
-    def sampling_generator(self) -> nn.Module:
-        """The generator to run: its EMA copy when sampling (eval mode) once averaging has started."""
-        return self.ema.module if not self.training and self.samples_ema else self.generator
-
     def sample_latent(
         self,
         n: int,
@@ -175,15 +164,8 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
     def prior(self) -> str:
         return self.hparams.latent_prior
 
-    def generator_network(self) -> nn.Module:
-        return self.ema.module if self.samples_ema else self.generator
-
     def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.run_generator(self.sampling_generator, z, labels)
-
-    def run_generator(self, network: nn.Module, z: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """`network` (G or its EMA) on latents, and labels where the model is conditional."""
-        return network(z)
 
     def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.discriminator(images)
@@ -223,8 +205,6 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
         self.adversarial_step(real, fake, labels, opt_d, opt_g if g_steps else None)
         if g_steps:
             self.update_ema()
-        if self.hparams.standing_stats and self.trainer.is_last_batch:
-            self.refresh_statistics()
 
     def adversarial_step(
         self,
@@ -269,22 +249,6 @@ class GAN(GanlabModule, GenerativeModel, Averaged):
             self.untoggle_optimizer(opt_g)
             self.log("train/g_loss", g_loss)
             self.log("g_loss", g_loss, prog_bar=True, logger=False)
-
-    def update_ema(self) -> None:
-        """Fold G's new weights into its EMA (the first update copies G), from `ema_start` on."""
-        if self.ema is not None and self.global_step >= self.hparams.ema_start:
-            self.ema.update_parameters(self.generator)
-
-    def refresh_statistics(self) -> None:
-        """Standing statistics for G and its EMA at each epoch's end (`standing_stats` samples), before the
-        grids, metrics and checkpoint read them; always from the same noise."""
-
-        def draw(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-            return self.sample_latent(n, generator=generator), self.sample_labels(n, generator=generator)
-
-        for network in (self.generator, *([self.ema.module] if self.ema is not None else [])):
-            standing_statistics(network, draw, self.run_generator, self.hparams.standing_stats,
-                                seed=self.hparams.fixed_noise_seed + 1)  # fmt: skip
 
     def _d_targets(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Real targets 1 - smoothing, less up to `label_noise` at random; fakes up to `label_noise`."""
