@@ -66,6 +66,7 @@ class GeneratorSampling:
             self.refresh_statistics()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)  # first: a diverged run's checkpoint is refused, not refreshed
         # Lightning took the state dict before this hook: the refreshed statistics are written into it.
         if self.hparams.standing_stats and self.statistics_stale:
             self.refresh_statistics()
@@ -73,4 +74,3 @@ class GeneratorSampling:
             for key in checkpoint["state_dict"]:
                 if key.startswith(("generator.", "ema.")):
                     checkpoint["state_dict"][key] = current[key]
-        super().on_save_checkpoint(checkpoint)
