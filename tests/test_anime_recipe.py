@@ -104,7 +104,6 @@ def test_standing_statistics_are_the_samples_own(make_cfg, tmp_path: Path) -> No
     assert all(torch.allclose(before[k], v, atol=1e-5) for k, v in model.state_dict().items())  # NHWC or not
 
 
-
 def test_a_checkpoint_written_mid_epoch_carries_standing_statistics(make_cfg, tmp_path: Path) -> None:
     """A run stopped mid-epoch (here by trainer.max_steps; a stop signal or every_n_train_steps writes the
     same way) saves statistics of the weights it saves, as an epoch-end checkpoint does: evaluate.py samples
@@ -118,6 +117,7 @@ def test_a_checkpoint_written_mid_epoch_carries_standing_statistics(make_cfg, tm
     before = copy.deepcopy(model.state_dict())
     model.refresh_statistics()
     assert all(torch.allclose(before[k], v, atol=1e-5) for k, v in model.state_dict().items())
+
 
 def test_the_anime_recipe_and_its_benchmark_run_as_typed(project: Path, tmp_path: Path) -> None:
     """From a project with ../shared beside it: the README's anime command trains the recipe (it says so, and
