@@ -80,7 +80,7 @@ class AAE(GAN, Reconstructs):
         recon_loss = F.mse_loss(self.generator(self.encode(images)), images)
         self._backward_and_step(opt_ae, recon_loss, "train/recon_loss")
         self.untoggle_optimizer(opt_ae)
-        self.update_ema()
+        self.after_generator_step()
         self.log("train/recon_loss", recon_loss, prog_bar=True)
         # regularisation phase: prior samples are D's "real", codes its "fake", the encoder its generator
         g_steps = (batch_idx + 1) % self.hparams.n_critic == 0

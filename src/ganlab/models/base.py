@@ -204,7 +204,7 @@ class GAN(GeneratorSampling, GanlabModule, GenerativeModel, Averaged):
             fake = self.generate(z, labels)
         self.adversarial_step(real, fake, labels, opt_d, opt_g if g_steps else None)
         if g_steps:
-            self.update_ema()
+            self.after_generator_step()
 
     def adversarial_step(
         self,

@@ -14,7 +14,7 @@ from ganlab.models.standing import standing_statistics
 
 
 class GeneratorSampling:
-    """A mixin of the GAN LightningModule (before it in the bases, so that its hooks run first).
+    """A mixin of the GAN LightningModule, before GanlabModule in its bases: its hooks wrap GanlabModule's.
 
     Standing statistics are recomputed at each epoch's last batch, before the epoch-end grids and metrics,
     and again before any checkpoint written since G last stepped (every_n_train_steps, a stop signal):
@@ -42,9 +42,9 @@ class GeneratorSampling:
         """`network` (G or its EMA) on latents, and labels where the model is conditional."""
         return network(z)
 
-    def update_ema(self) -> None:
-        """After each step of G: fold its new weights into its EMA (the first update copies G), from
-        `ema_start` on. Its standing statistics are out of date from here."""
+    def after_generator_step(self) -> None:
+        """G's standing statistics are out of date from here; its new weights are folded into its EMA (the
+        first update copies G), from `ema_start` on."""
         self.statistics_stale = True
         if self.ema is not None and self.global_step >= self.hparams.ema_start:
             self.ema.update_parameters(self.generator)
