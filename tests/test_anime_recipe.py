@@ -104,12 +104,20 @@ def test_standing_statistics_are_the_samples_own(make_cfg, tmp_path: Path) -> No
     assert all(torch.allclose(before[k], v, atol=1e-5) for k, v in model.state_dict().items())  # NHWC or not
 
 
-def test_a_checkpoint_written_mid_epoch_carries_standing_statistics(make_cfg, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("model", "drop"), [((), ()), (("model=aae", "model.encoder.width=8"), ("model.discriminator.width",))],
+    ids=["gan", "aae"],
+)  # fmt: skip
+def test_a_checkpoint_written_mid_epoch_carries_standing_statistics(
+    make_cfg, tmp_path: Path, model: tuple[str, ...], drop: tuple[str, ...]
+) -> None:
     """A run stopped mid-epoch (here by trainer.max_steps; a stop signal or every_n_train_steps writes the
     same way) saves statistics of the weights it saves, as an epoch-end checkpoint does: evaluate.py samples
-    that checkpoint as the grids would have, not with the running averages of a G still moving."""
+    that checkpoint as the grids would have, not with the running averages of a G still moving. The AAE's
+    decoder (its own training_step) gets the same."""
     budget = ["trainer.max_epochs=1", "trainer.limit_train_batches=5", "+trainer.max_steps=4"]  # 2 batches
-    train(make_cfg(*budget, "model.standing_stats=100", "model.ema_decay=0.999", run_dir=tmp_path / "run"))
+    settings = [*model, "model.standing_stats=100", "model.ema_decay=0.999"]
+    train(make_cfg(*budget, *settings, run_dir=tmp_path / "run", drop=drop))
     checkpoint = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["current"]["completed"] == 2
     ckpt = str(tmp_path / "run" / "checkpoints" / "last.ckpt")

@@ -4,6 +4,7 @@ resumes it to the weights of a run never stopped."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import random
@@ -15,7 +16,10 @@ import lightning as L
 import pytest
 import torch
 from conftest import copy_project, run_command
+from omegaconf import OmegaConf
 from test_faults import RUN, TESTS, error_lines, run_train, weights
+
+from ganlab.utils.restore import load_generator
 
 
 class SignalAt(L.Callback):
@@ -103,6 +107,31 @@ def test_a_second_ctrl_c_stops_at_once_with_the_last_good_checkpoint(project: Pa
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     got = weights(last)
     for key, value in straight.items():
+        assert torch.equal(value, got[key]), key
+
+
+def test_standing_statistics_are_saved_at_a_stop_signal_and_the_resumed_run_ends_as_one_never_stopped(
+    project: Path,
+) -> None:
+    """The anime recipe's standing statistics: the checkpoint a SIGTERM writes mid-epoch carries statistics
+    of its own weights (evaluate.py samples it as the grids would), and refreshing them there, or at the
+    periodic checkpoints, changes nothing the run goes on to train."""
+    standing = "model.standing_stats=64"
+    done = run_train(project, project / "straight", standing)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = project / "run"
+    stopped = run_train(project, run, standing, *signal_at(2, signal.SIGTERM))
+    assert stopped.returncode == 143, stopped.stderr[-3000:]
+    last = run / "checkpoints" / "last.ckpt"
+    model, _ = load_generator(OmegaConf.create({"ckpt_path": str(last), "device": "cpu"}))
+    saved = copy.deepcopy(model.state_dict())
+    model.refresh_statistics()
+    assert all(torch.allclose(saved[k], v, atol=1e-5) for k, v in model.state_dict().items())
+    [line] = error_lines(stopped.stderr)
+    resumed = resume(line, project)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    got = weights(last)
+    for key, value in weights(project / "straight" / "checkpoints" / "last.ckpt").items():
         assert torch.equal(value, got[key]), key
 
 
