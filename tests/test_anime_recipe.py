@@ -41,6 +41,7 @@ ANIME_RECIPE = {
     "model.lr": 2.0e-4,
     "model.beta1": 0.5,
     "model.beta2": 0.999,
+    "model.augment": ["translation", "cutout"],
     "model.ema_decay": None,
     "model.standing_stats": 2048,
     "trainer.max_epochs": 30,
@@ -50,6 +51,7 @@ RADFORD = {
     **ANIME_RECIPE,
     "data.batch_size": 128,
     "data.flip": True,
+    "model.augment": [],
     "model.standing_stats": None,
 }
 RECIPE_FILE = CONF / "data_model" / "anime_dcgan.yaml"
@@ -146,6 +148,7 @@ def test_the_anime_recipe_and_its_benchmark_run_as_typed(project: Path, tmp_path
         str(project / "conf/data_model/anime_dcgan.yaml")
     ]
     assert set_by["model.standing_stats"] == 2048 and set_by["data.batch_size"] == 32
+    assert set_by["model.augment"] == ["translation", "cutout"]
     assert "model.standing_stats=2048" in trained.stdout
     encoder = run_command(DOC_ENCODER, project, *BUDGET)
     assert encoder.returncode == 0, encoder.stderr[-3000:]
