@@ -113,14 +113,15 @@ def test_a_second_ctrl_c_stops_at_once_with_the_last_good_checkpoint(project: Pa
 def test_standing_statistics_are_saved_at_a_stop_signal_and_the_resumed_run_ends_as_one_never_stopped(
     project: Path,
 ) -> None:
-    """The anime recipe's standing statistics: the checkpoint a SIGTERM writes mid-epoch carries statistics
-    of its own weights (evaluate.py samples it as the grids would), and refreshing them there, or at the
-    periodic checkpoints, changes nothing the run goes on to train."""
-    standing = "model.standing_stats=64"
-    done = run_train(project, project / "straight", standing)
+    """The anime recipe's standing statistics and DiffAugment: the checkpoint a SIGTERM writes mid-epoch
+    carries statistics of its own weights (evaluate.py samples it as the grids would), and refreshing them
+    there, or at the periodic checkpoints, changes nothing the run goes on to train; the augmentation's
+    draws resume where they stopped."""
+    standing = ("model.standing_stats=64", "model.augment=[translation,cutout]")
+    done = run_train(project, project / "straight", *standing)
     assert done.returncode == 0, done.stderr[-3000:]
     run = project / "run"
-    stopped = run_train(project, run, standing, *signal_at(2, signal.SIGTERM))
+    stopped = run_train(project, run, *standing, *signal_at(2, signal.SIGTERM))
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     last = run / "checkpoints" / "last.ckpt"
     model, _ = load_generator(OmegaConf.create({"ckpt_path": str(last), "device": "cpu"}))
