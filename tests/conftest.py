@@ -33,6 +33,9 @@ BUDGET = ("trainer.max_epochs=1", "trainer.limit_train_batches=2")
 # Small enough for a 2-core CPU where a test's command is not a documented one: 8-wide nets, batches of 8.
 SMALL = ("data.batch_size=8", "model.generator.width=8", "model.discriminator.width=8")
 QUIET = ("callbacks.progress_bar=null", "callbacks.model_summary=null")
+# What the anime recipe (conf/data_model/anime_dcgan.yaml) adds to training, with fewer standing samples:
+# its resumes must be as exact as the default run's (docs/results.md's longer rows are resumed runs).
+ANIME_EXTRAS = ("model.standing_stats=64", "model.augment=[translation,cutout]")
 TINY_NETS = {
     "generator": {"_target_": "ganlab.nets.DCGANGenerator", "width": 8},
     "discriminator": {"_target_": "ganlab.nets.DCGANDiscriminator", "width": 8},

@@ -15,7 +15,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
-from conftest import copy_project, run_command
+from conftest import ANIME_EXTRAS, copy_project, run_command
 from omegaconf import OmegaConf
 from test_faults import RUN, TESTS, error_lines, run_train, weights
 
@@ -117,11 +117,10 @@ def test_standing_statistics_are_saved_at_a_stop_signal_and_the_resumed_run_ends
     carries statistics of its own weights (evaluate.py samples it as the grids would), and refreshing them
     there, or at the periodic checkpoints, changes nothing the run goes on to train; the augmentation's
     draws resume where they stopped."""
-    standing = ("model.standing_stats=64", "model.augment=[translation,cutout]")
-    done = run_train(project, project / "straight", *standing)
+    done = run_train(project, project / "straight", *ANIME_EXTRAS)
     assert done.returncode == 0, done.stderr[-3000:]
     run = project / "run"
-    stopped = run_train(project, run, *standing, *signal_at(2, signal.SIGTERM))
+    stopped = run_train(project, run, *ANIME_EXTRAS, *signal_at(2, signal.SIGTERM))
     assert stopped.returncode == 143, stopped.stderr[-3000:]
     last = run / "checkpoints" / "last.ckpt"
     model, _ = load_generator(OmegaConf.create({"ckpt_path": str(last), "device": "cpu"}))

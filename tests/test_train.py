@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import BUDGET, TINY_CLI, run_command, shared
+from conftest import ANIME_EXTRAS, BUDGET, TINY_CLI, run_command, shared
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from ganlab.train import train
@@ -54,12 +54,13 @@ def test_run_directory_and_tensorboard_events(make_cfg, tmp_path: Path) -> None:
     assert b"train/g_loss" in hparams["_hparams_/experiment"]
 
 
-def test_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path) -> None:
-    train(make_cfg("trainer.max_epochs=2", run_dir=tmp_path / "straight"))
-    train(make_cfg("trainer.max_epochs=1", run_dir=tmp_path / "first"))
+@pytest.mark.parametrize("extras", [(), ANIME_EXTRAS], ids=["default", "anime_extras"])
+def test_resume_matches_an_uninterrupted_run(make_cfg, tmp_path: Path, extras: tuple[str, ...]) -> None:
+    train(make_cfg("trainer.max_epochs=2", *extras, run_dir=tmp_path / "straight"))
+    train(make_cfg("trainer.max_epochs=1", *extras, run_dir=tmp_path / "first"))
     first = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert load(first)["global_step"] == 6
-    train(make_cfg("trainer.max_epochs=2", f"ckpt_path={first}", run_dir=tmp_path / "resumed"))
+    train(make_cfg("trainer.max_epochs=2", *extras, f"ckpt_path={first}", run_dir=tmp_path / "resumed"))
 
     straight = load(tmp_path / "straight" / "checkpoints" / "last.ckpt")
     resumed = load(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
